@@ -1,0 +1,151 @@
+"""Shared fixtures: the local Storj network of scripts/testnet, buckets, the Go CLI.
+
+The session uses the network named by the STORJ_TEST_* variables when they are
+set (`eval "$(scripts/testnet env)"`), reuses a network that `scripts/testnet up`
+left running, and otherwise starts one for the session and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shlex
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TESTNET = REPO / "scripts" / "testnet"
+ENV_KEYS = (
+    "STORJ_TEST_SATELLITE",
+    "STORJ_TEST_API_KEY",
+    "STORJ_TEST_PASSPHRASE",
+    "STORJ_TEST_ACCESS",
+    "STORJ_TEST_UPLINK_CLI",
+)
+
+
+def run_testnet(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run scripts/testnet; output is captured and shown when it fails."""
+    res = subprocess.run([str(TESTNET), *args], env=env, capture_output=True, text=True, timeout=3600)
+    if check and res.returncode != 0:
+        raise AssertionError(f"scripts/testnet {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """Parse the `export K=V` lines of `scripts/testnet env`."""
+    values = {}
+    for line in text.splitlines():
+        words = shlex.split(line)
+        assert words[0] == "export" and len(words) == 2, line
+        key, _, value = words[1].partition("=")
+        values[key] = value
+    return values
+
+
+@dataclass(frozen=True)
+class StorjNetwork:
+    """One running local network; secrets stay out of its repr."""
+
+    satellite: str
+    api_key: str = field(repr=False)
+    passphrase: str = field(repr=False)
+    access: str = field(repr=False)
+    uplink_cli: str
+    directory: str | None  # the scripts/testnet state dir, when known
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> StorjNetwork:
+        return cls(
+            satellite=env["STORJ_TEST_SATELLITE"],
+            api_key=env["STORJ_TEST_API_KEY"],
+            passphrase=env["STORJ_TEST_PASSPHRASE"],
+            access=env["STORJ_TEST_ACCESS"],
+            uplink_cli=env["STORJ_TEST_UPLINK_CLI"],
+            directory=env.get("STORJ_TEST_NETWORK_DIR"),
+        )
+
+    def script_env(self) -> dict[str, str]:
+        """Environment that points scripts/testnet at this network."""
+        assert self.directory, "this network was not started by scripts/testnet"
+        return {**os.environ, "UPLINK_PY_TESTNET_DIR": self.directory}
+
+    def uplink(self, *args: str, access: str | None = None, check: bool = True,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the Go uplink CLI with this network's access (or `access`)."""
+        return run_uplink(self.uplink_cli, access or self.access, *args, check=check, cwd=cwd)
+
+
+def run_uplink(cli: str, access: str, *args: str, check: bool = True,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    config_dir = Path(os.environ.get("PYTEST_UPLINK_CONFIG_DIR", REPO / ".testnet" / "pytest-uplink-config"))
+    env = {
+        **os.environ,
+        "UPLINK_CONFIG_DIR": str(config_dir),
+        "UPLINK_INTERACTIVE": "false",
+        "UPLINK_ANALYTICS": "false",  # never send events off this machine
+    }
+    words = 2 if args[0] in ("meta", "access") else 1  # `--access` follows the (sub)command
+    cmd = [cli, *args[:words], "--access", access, *args[words:]]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
+    if check and res.returncode != 0:
+        shown = " ".join(args)
+        raise AssertionError(f"uplink {shown} exited {res.returncode}:\n{res.stdout}\n{res.stderr}".replace(access, "<access>"))
+    return res
+
+
+@pytest.fixture(scope="session")
+def storj_network() -> Iterator[StorjNetwork]:
+    if all(os.environ.get(k) for k in ENV_KEYS):
+        yield StorjNetwork.from_env(dict(os.environ))
+        return
+    already_up = run_testnet("status", check=False).returncode == 0
+    if not already_up:
+        run_testnet("up")
+    try:
+        yield StorjNetwork.from_env(parse_env(run_testnet("env").stdout))
+    finally:
+        if not already_up:
+            run_testnet("down")
+
+
+def unique_bucket_name(hint: str) -> str:
+    """A valid, unique bucket name (3-63 of a-z, 0-9, '-') that says which test made it."""
+    slug = re.sub(r"[^a-z0-9]+", "-", hint.lower()).strip("-")[:40].strip("-") or "t"
+    return f"{slug}-{secrets.token_hex(6)}"
+
+
+@pytest.fixture
+def bucket(storj_network: StorjNetwork, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty bucket of the test's own, removed with its objects afterwards."""
+    name = unique_bucket_name(request.node.name)
+    storj_network.uplink("mb", f"sj://{name}")
+    yield name
+    storj_network.uplink("rb", "--force", f"sj://{name}")
+
+
+# --- CI must run every test: a skip is a failure, never a silent pass ---------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) skipped; every test must run: " + ", ".join(_skipped), red=True
+        )

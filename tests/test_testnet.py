@@ -1,0 +1,95 @@
+"""The shared local network works for a real client: the Go uplink CLI built from the same pin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import ENV_KEYS, StorjNetwork, parse_env, run_testnet
+
+pytestmark = pytest.mark.integration
+
+SEGMENT = 64 * 1024 * 1024  # the uplink's default segment size
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("size", [0, 1, 256 * 1024 + 7, SEGMENT + 4099], ids=["empty", "1B", "256KiB+7", "segment+4099"])
+def test_cli_round_trip(storj_network: StorjNetwork, bucket: str, tmp_path: Path, size: int) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.write_bytes(os.urandom(size))
+    storj_network.uplink("cp", "--progress=false", str(src), f"sj://{bucket}/dir/object")
+    storj_network.uplink("cp", "--progress=false", f"sj://{bucket}/dir/object", str(dst))
+    assert dst.stat().st_size == size
+    assert sha256(dst) == sha256(src)
+
+    listing = storj_network.uplink("ls", "--recursive", "--output=json", f"sj://{bucket}").stdout
+    entries = [json.loads(line) for line in listing.splitlines() if line.strip()]
+    assert [(e["key"], e["size"]) for e in entries] == [("dir/object", size)]
+
+
+def test_cli_ranged_download(storj_network: StorjNetwork, bucket: str, tmp_path: Path) -> None:
+    data = os.urandom(1_000_003)
+    (tmp_path / "src").write_bytes(data)
+    storj_network.uplink("cp", "--progress=false", str(tmp_path / "src"), f"sj://{bucket}/o")
+    storj_network.uplink("cp", "--progress=false", "--range", "bytes=12345-99999", f"sj://{bucket}/o", str(tmp_path / "part"))
+    assert (tmp_path / "part").read_bytes() == data[12345:100000]
+
+
+def test_cli_metadata_round_trip(storj_network: StorjNetwork, bucket: str, tmp_path: Path) -> None:
+    (tmp_path / "src").write_bytes(b"hello")
+    meta = {"content-type": "text/plain", "ünïcode": "välue ✓"}
+    storj_network.uplink("cp", "--progress=false", "--metadata", json.dumps(meta), str(tmp_path / "src"), f"sj://{bucket}/m")
+    got = json.loads(storj_network.uplink("meta", "get", f"sj://{bucket}/m").stdout)
+    assert got == meta
+
+
+def test_missing_object_is_an_error(storj_network: StorjNetwork, bucket: str, tmp_path: Path) -> None:
+    res = storj_network.uplink("cp", "--progress=false", f"sj://{bucket}/nope", str(tmp_path / "x"), check=False)
+    assert res.returncode != 0
+    assert "not found" in (res.stdout + res.stderr).lower()
+    assert not (tmp_path / "x").exists()
+
+
+def test_read_only_share_cannot_upload(storj_network: StorjNetwork, bucket: str, tmp_path: Path) -> None:
+    (tmp_path / "src").write_bytes(b"shared")
+    storj_network.uplink("cp", "--progress=false", str(tmp_path / "src"), f"sj://{bucket}/pub/a")
+    out = storj_network.uplink("share", "--readonly", "--not-after=+1h", f"sj://{bucket}/pub/").stdout
+    restricted = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Access "))
+    assert restricted and restricted != storj_network.access
+
+    storj_network.uplink("cp", "--progress=false", f"sj://{bucket}/pub/a", str(tmp_path / "got"), access=restricted)
+    assert (tmp_path / "got").read_bytes() == b"shared"
+    denied = storj_network.uplink("cp", "--progress=false", str(tmp_path / "src"), f"sj://{bucket}/pub/b",
+                                  access=restricted, check=False)
+    assert denied.returncode != 0
+    assert "permission denied" in (denied.stdout + denied.stderr).lower()
+    outside = storj_network.uplink("ls", f"sj://{bucket}/other/", access=restricted, check=False)
+    assert outside.returncode != 0
+
+
+def test_env_describes_the_running_network(storj_network: StorjNetwork) -> None:
+    if storj_network.directory is None:
+        pytest.fail("STORJ_TEST_NETWORK_DIR is not set: export all of `scripts/testnet env`")
+    values = parse_env(run_testnet("env", env=storj_network.script_env()).stdout)
+    assert set(ENV_KEYS) <= set(values)
+    assert values["STORJ_TEST_SATELLITE"] == storj_network.satellite
+    assert values["STORJ_TEST_SATELLITE"].split("@")[1].startswith("127.0.0.1:")
+    assert values["STORJ_TEST_ACCESS"] == storj_network.access
+    assert Path(values["STORJ_TEST_UPLINK_CLI"]).is_file()
+
+
+def test_status_shows_no_secrets(storj_network: StorjNetwork) -> None:
+    out = run_testnet("status", env=storj_network.script_env()).stdout
+    status = json.loads(out)
+    assert status["state"] == "up"
+    assert status["storage_nodes_running"] >= 5
+    for secret in (storj_network.access, storj_network.api_key, storj_network.passphrase):
+        assert secret not in out
+    assert "api_key" not in repr(storj_network) and storj_network.access not in repr(storj_network)

@@ -7,6 +7,7 @@ left running, and otherwise starts one for the session and stops it at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -75,28 +76,27 @@ class StorjNetwork:
         assert self.directory, "this network was not started by scripts/testnet"
         return {**os.environ, "UPLINK_PY_TESTNET_DIR": self.directory}
 
-    def uplink(self, *args: str, access: str | None = None, check: bool = True,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def uplink(self, *args: str, access: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the Go uplink CLI with this network's access (or `access`)."""
-        return run_uplink(self.uplink_cli, access or self.access, *args, check=check, cwd=cwd)
+        access = access or self.access
+        env = {
+            **os.environ,
+            "UPLINK_CONFIG_DIR": str(REPO / ".testnet" / "pytest-uplink-config"),
+            "UPLINK_INTERACTIVE": "false",
+            "UPLINK_ANALYTICS": "false",  # never send events off this machine
+        }
+        words = 2 if args[0] in ("meta", "access") else 1  # `--access` follows the (sub)command
+        cmd = [self.uplink_cli, *args[:words], "--access", access, *args[words:]]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        if check and res.returncode != 0:
+            msg = f"uplink {' '.join(args)} exited {res.returncode}:\n{res.stdout}\n{res.stderr}"
+            raise AssertionError(msg.replace(access, "<access>"))
+        return res
 
-
-def run_uplink(cli: str, access: str, *args: str, check: bool = True,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    config_dir = Path(os.environ.get("PYTEST_UPLINK_CONFIG_DIR", REPO / ".testnet" / "pytest-uplink-config"))
-    env = {
-        **os.environ,
-        "UPLINK_CONFIG_DIR": str(config_dir),
-        "UPLINK_INTERACTIVE": "false",
-        "UPLINK_ANALYTICS": "false",  # never send events off this machine
-    }
-    words = 2 if args[0] in ("meta", "access") else 1  # `--access` follows the (sub)command
-    cmd = [cli, *args[:words], "--access", access, *args[words:]]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
-    if check and res.returncode != 0:
-        shown = " ".join(args)
-        raise AssertionError(f"uplink {shown} exited {res.returncode}:\n{res.stdout}\n{res.stderr}".replace(access, "<access>"))
-    return res
+    def ls(self, *args: str) -> list[dict[str, object]]:
+        """`uplink ls --output=json ARGS`, one dict per listed item."""
+        out = self.uplink("ls", "--output=json", *args).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +139,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _skipped.append(report.nodeid)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
     if _skipped and session.exitstatus == 0:
         session.exitstatus = 1
 

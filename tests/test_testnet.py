@@ -29,8 +29,7 @@ def test_cli_round_trip(storj_network: StorjNetwork, bucket: str, tmp_path: Path
     assert dst.stat().st_size == size
     assert sha256(dst) == sha256(src)
 
-    listing = storj_network.uplink("ls", "--recursive", "--output=json", f"sj://{bucket}").stdout
-    entries = [json.loads(line) for line in listing.splitlines() if line.strip()]
+    entries = storj_network.ls("--recursive", f"sj://{bucket}")
     assert [(e["key"], e["size"]) for e in entries] == [("dir/object", size)]
 
 

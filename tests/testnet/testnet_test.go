@@ -168,7 +168,7 @@ func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, st
 	}
 
 	apiKey := up.APIKey[sat.ID()].Serialize()
-	passphrase := envOr("TESTNET_PASSPHRASE", randomHex(16))
+	passphrase := randomHex(16)
 	access, err := uplink.Config{}.RequestAccessWithPassphrase(ctx, sat.NodeURL().String(), apiKey, passphrase)
 	if err != nil {
 		t.Fatalf("request access: %+v", err)

@@ -1,0 +1,271 @@
+package main
+
+// #include <stdlib.h>
+// #include "uplink_definitions.h"
+import "C"
+
+import (
+	"context"
+	"unsafe"
+
+	"storj.io/uplink"
+)
+
+// cUploadInfo allocates a C copy of info; NULL for nil.
+func cUploadInfo(info *uplink.UploadInfo) *C.UplinkUploadInfo {
+	if info == nil {
+		return nil
+	}
+	c := calloc[C.UplinkUploadInfo]()
+	c.upload_id = C.CString(info.UploadID)
+	c.key = C.CString(info.Key)
+	c.is_prefix = C.bool(info.IsPrefix)
+	c.system = cSystemMetadata(info.System)
+	c.custom = cCustomMetadata(info.Custom)
+	return c
+}
+
+// cPart allocates a C copy of part; NULL for nil.
+func cPart(part *uplink.Part) *C.UplinkPart {
+	if part == nil {
+		return nil
+	}
+	c := calloc[C.UplinkPart]()
+	c.part_number = C.uint32_t(part.PartNumber)
+	c.size = C.size_t(part.Size)
+	c.modified = timeToUnix(part.Modified)
+	c.etag = C.CString(string(part.ETag))
+	c.etag_length = C.size_t(len(part.ETag))
+	return c
+}
+
+//export uplink_begin_upload
+func uplink_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkUploadOptions) (result C.UplinkUploadInfoResult) {
+	defer recoverError(&result.error)
+	var a args
+	bucket := a.required(bucket_name, "bucket_name")
+	key := a.required(object_key, "object_key")
+	if a.err != nil {
+		return C.UplinkUploadInfoResult{error: a.err}
+	}
+	proj, ctx, done, cerr := projectCall(p)
+	if cerr != nil {
+		return C.UplinkUploadInfoResult{error: cerr}
+	}
+	defer done()
+	var opts uplink.UploadOptions
+	if options != nil {
+		opts.Expires = unixToTime(options.expires)
+	}
+	info, err := proj.uplink.BeginUpload(ctx, bucket, key, &opts)
+	if err != nil {
+		return C.UplinkUploadInfoResult{error: newError(ctx, err)}
+	}
+	return C.UplinkUploadInfoResult{info: cUploadInfo(&info)}
+}
+
+//export uplink_free_upload_info
+func uplink_free_upload_info(info *C.UplinkUploadInfo) {
+	defer recoverSilently()
+	if info == nil {
+		return
+	}
+	C.free(unsafe.Pointer(info.upload_id))
+	C.free(unsafe.Pointer(info.key))
+	freeCustomMetadata(&info.custom)
+	C.free(unsafe.Pointer(info))
+}
+
+//export uplink_free_upload_info_result
+func uplink_free_upload_info_result(result C.UplinkUploadInfoResult) {
+	defer recoverSilently()
+	uplink_free_upload_info(result.info)
+	uplink_free_error(result.error)
+}
+
+//export uplink_commit_upload
+func uplink_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload_id *C.char, options *C.UplinkCommitUploadOptions) (result C.UplinkCommitUploadResult) {
+	defer recoverError(&result.error)
+	var a args
+	bucket := a.required(bucket_name, "bucket_name")
+	key := a.required(object_key, "object_key")
+	uploadID := a.required(upload_id, "upload_id")
+	if a.err != nil {
+		return C.UplinkCommitUploadResult{error: a.err}
+	}
+	var opts uplink.CommitUploadOptions
+	if options != nil {
+		metadata, err := goCustomMetadata(options.custom_metadata)
+		if err != nil {
+			return C.UplinkCommitUploadResult{error: newError(nil, err)}
+		}
+		opts.CustomMetadata = metadata
+	}
+	proj, ctx, done, cerr := projectCall(p)
+	if cerr != nil {
+		return C.UplinkCommitUploadResult{error: cerr}
+	}
+	defer done()
+	obj, err := proj.uplink.CommitUpload(ctx, bucket, key, uploadID, &opts)
+	if err != nil {
+		return C.UplinkCommitUploadResult{error: newError(ctx, err)}
+	}
+	return C.UplinkCommitUploadResult{object: cObject(obj)}
+}
+
+//export uplink_free_commit_upload_result
+func uplink_free_commit_upload_result(result C.UplinkCommitUploadResult) {
+	defer recoverSilently()
+	uplink_free_object(result.object)
+	uplink_free_error(result.error)
+}
+
+//export uplink_abort_upload
+func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id *C.char) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	var a args
+	bucket := a.required(bucket_name, "bucket_name")
+	key := a.required(object_key, "object_key")
+	uploadID := a.required(upload_id, "upload_id")
+	if a.err != nil {
+		return a.err
+	}
+	proj, ctx, done, cerr := projectCall(p)
+	if cerr != nil {
+		return cerr
+	}
+	defer done()
+	return newError(ctx, proj.uplink.AbortUpload(ctx, bucket, key, uploadID))
+}
+
+// partUpload is the Go value behind an UplinkPartUpload handle.
+type partUpload struct {
+	transfer
+	up *uplink.PartUpload
+}
+
+func getPartUpload(u *C.UplinkPartUpload) (*partUpload, *C.UplinkError) {
+	v, ok := lookup[*partUpload](handleID(u))
+	if !ok {
+		return nil, invalidHandle()
+	}
+	return v, nil
+}
+
+//export uplink_upload_part
+func uplink_upload_part(p *C.UplinkProject, bucket_name, object_key, upload_id *C.char, part_number C.uint32_t) (result C.UplinkPartUploadResult) {
+	defer recoverError(&result.error)
+	var a args
+	bucket := a.required(bucket_name, "bucket_name")
+	key := a.required(object_key, "object_key")
+	uploadID := a.required(upload_id, "upload_id")
+	if a.err != nil {
+		return C.UplinkPartUploadResult{error: a.err}
+	}
+	proj, cerr := getProject(p)
+	if cerr != nil {
+		return C.UplinkPartUploadResult{error: cerr}
+	}
+	t, up, cerr := startTransfer(proj,
+		func(ctx context.Context) (*uplink.PartUpload, error) {
+			return proj.uplink.UploadPart(ctx, bucket, key, uploadID, uint32(part_number))
+		},
+		func(up *uplink.PartUpload) { _ = up.Abort() })
+	if cerr != nil {
+		return C.UplinkPartUploadResult{error: cerr}
+	}
+	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up})}
+}
+
+//export uplink_part_upload_write
+func uplink_part_upload_write(u *C.UplinkPartUpload, bytes unsafe.Pointer, length C.size_t) (result C.UplinkWriteResult) {
+	defer recoverError(&result.error)
+	up, cerr := getPartUpload(u)
+	if cerr != nil {
+		return C.UplinkWriteResult{error: cerr}
+	}
+	buf, err := cBuffer(bytes, length)
+	if err != nil || len(buf) == 0 {
+		return C.UplinkWriteResult{error: newError(nil, err)}
+	}
+	n, err := up.up.Write(buf)
+	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
+}
+
+//export uplink_part_upload_commit
+func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	up, cerr := getPartUpload(u)
+	if cerr != nil {
+		return cerr
+	}
+	return newError(up.ctx, up.up.Commit())
+}
+
+//export uplink_part_upload_abort
+func uplink_part_upload_abort(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	up, cerr := getPartUpload(u)
+	if cerr != nil {
+		return cerr
+	}
+	return newError(up.ctx, up.up.Abort())
+}
+
+//export uplink_part_upload_set_etag
+func uplink_part_upload_set_etag(u *C.UplinkPartUpload, etag *C.char) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	up, cerr := getPartUpload(u)
+	if cerr != nil {
+		return cerr
+	}
+	tag, cerr := requiredString(etag, "etag")
+	if cerr != nil {
+		return cerr
+	}
+	return newError(up.ctx, up.up.SetETag([]byte(tag)))
+}
+
+//export uplink_part_upload_info
+func uplink_part_upload_info(u *C.UplinkPartUpload) (result C.UplinkPartResult) {
+	defer recoverError(&result.error)
+	up, cerr := getPartUpload(u)
+	if cerr != nil {
+		return C.UplinkPartResult{error: cerr}
+	}
+	return C.UplinkPartResult{part: cPart(up.up.Info())}
+}
+
+//export uplink_free_part
+func uplink_free_part(part *C.UplinkPart) {
+	defer recoverSilently()
+	if part == nil {
+		return
+	}
+	C.free(unsafe.Pointer(part.etag))
+	C.free(unsafe.Pointer(part))
+}
+
+//export uplink_free_part_result
+func uplink_free_part_result(result C.UplinkPartResult) {
+	defer recoverSilently()
+	uplink_free_part(result.part)
+	uplink_free_error(result.error)
+}
+
+//export uplink_free_part_upload_result
+func uplink_free_part_upload_result(result C.UplinkPartUploadResult) {
+	defer recoverSilently()
+	if up, ok := freeHandleStruct(result.part_upload).(*partUpload); ok {
+		up.release()
+	}
+	uplink_free_error(result.error)
+}
+
+//export uplink_py_cancel_part_upload
+func uplink_py_cancel_part_upload(u *C.UplinkPartUpload) {
+	defer recoverSilently()
+	if up, ok := lookup[*partUpload](handleID(u)); ok {
+		up.release()
+	}
+}

@@ -1,0 +1,210 @@
+// C types of the uplink C API built from this folder (libuplink.a).
+//
+// The functions are declared by the header that `go build -buildmode=c-archive`
+// generates next to the archive (libuplink.h); it includes this file. Names and
+// semantics follow Storj's uplink-c so that a build from storj.io/uplink-c can
+// replace this one without touching src/cpp (see README.md here). The
+// `uplink_py_*` functions are extensions of ours (cancellation, version).
+//
+// Ownership: every pointer a function returns inside a *Result struct (handles,
+// strings, errors, infos) is allocated by the library and released by the
+// matching uplink_free_* function, exactly once. Strings passed in are borrowed
+// for the duration of the call only.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// Opaque handles. `_handle` indexes a Go object; 0 after it has been released.
+typedef struct UplinkHandle { size_t _handle; } UplinkHandle;
+typedef struct UplinkAccess { size_t _handle; } UplinkAccess;
+typedef struct UplinkProject { size_t _handle; } UplinkProject;
+typedef struct UplinkDownload { size_t _handle; } UplinkDownload;
+typedef struct UplinkUpload { size_t _handle; } UplinkUpload;
+typedef struct UplinkPartUpload { size_t _handle; } UplinkPartUpload;
+typedef struct UplinkEncryptionKey { size_t _handle; } UplinkEncryptionKey;
+typedef struct UplinkBucketIterator { size_t _handle; } UplinkBucketIterator;
+typedef struct UplinkObjectIterator { size_t _handle; } UplinkObjectIterator;
+typedef struct UplinkUploadIterator { size_t _handle; } UplinkUploadIterator;
+typedef struct UplinkPartIterator { size_t _handle; } UplinkPartIterator;
+
+// Times are Unix seconds; 0 means "not set" (e.g. no expiry).
+typedef struct UplinkConfig {
+    const char *user_agent;             // NULL or "" for the default
+    int32_t dial_timeout_milliseconds;  // <= 0 for the default
+    const char *temp_directory;         // NULL or "" for the default
+} UplinkConfig;
+
+typedef struct UplinkPermission {
+    bool allow_download;
+    bool allow_upload;
+    bool allow_list;
+    bool allow_delete;
+    int64_t not_before;  // 0: no restriction
+    int64_t not_after;   // 0: no restriction
+} UplinkPermission;
+
+typedef struct UplinkSharePrefix {
+    const char *bucket;
+    const char *prefix;  // "" shares the whole bucket
+} UplinkSharePrefix;
+
+typedef struct UplinkBucket {
+    char *name;
+    int64_t created;
+} UplinkBucket;
+
+typedef struct UplinkSystemMetadata {
+    int64_t created;
+    int64_t expires;
+    int64_t content_length;
+} UplinkSystemMetadata;
+
+// Keys and values may hold any bytes, including NUL: lengths are authoritative.
+typedef struct UplinkCustomMetadataEntry {
+    char *key;
+    size_t key_length;
+    char *value;
+    size_t value_length;
+} UplinkCustomMetadataEntry;
+
+typedef struct UplinkCustomMetadata {
+    UplinkCustomMetadataEntry *entries;
+    size_t count;
+} UplinkCustomMetadata;
+
+typedef struct UplinkObject {
+    char *key;
+    bool is_prefix;
+    UplinkSystemMetadata system;
+    UplinkCustomMetadata custom;
+} UplinkObject;
+
+typedef struct UplinkUploadOptions {
+    int64_t expires;  // 0: never
+} UplinkUploadOptions;
+
+typedef struct UplinkDownloadOptions {
+    int64_t offset;  // negative: counted from the end (length must be < 0)
+    int64_t length;  // negative: to the end
+} UplinkDownloadOptions;
+
+typedef struct UplinkListObjectsOptions {
+    const char *prefix;
+    const char *cursor;
+    bool recursive;
+    bool system;
+    bool custom;
+} UplinkListObjectsOptions;
+
+typedef struct UplinkListBucketsOptions {
+    const char *cursor;
+} UplinkListBucketsOptions;
+
+typedef struct UplinkListUploadsOptions {
+    const char *prefix;
+    const char *cursor;
+    bool recursive;
+    bool system;
+    bool custom;
+} UplinkListUploadsOptions;
+
+typedef struct UplinkListUploadPartsOptions {
+    uint32_t cursor;
+} UplinkListUploadPartsOptions;
+
+typedef struct UplinkCopyObjectOptions { char _reserved; } UplinkCopyObjectOptions;
+typedef struct UplinkMoveObjectOptions { char _reserved; } UplinkMoveObjectOptions;
+typedef struct UplinkUploadObjectMetadataOptions { char _reserved; } UplinkUploadObjectMetadataOptions;
+
+typedef struct UplinkCommitUploadOptions {
+    UplinkCustomMetadata custom_metadata;
+} UplinkCommitUploadOptions;
+
+typedef struct UplinkUploadInfo {
+    char *upload_id;
+    char *key;
+    bool is_prefix;
+    UplinkSystemMetadata system;
+    UplinkCustomMetadata custom;
+} UplinkUploadInfo;
+
+typedef struct UplinkPart {
+    uint32_t part_number;
+    size_t size;
+    int64_t modified;
+    char *etag;
+    size_t etag_length;
+} UplinkPart;
+
+// Error codes (the values of uplink-c).
+#define UPLINK_ERROR_INTERNAL 0x02
+#define UPLINK_ERROR_CANCELED 0x03
+#define UPLINK_ERROR_INVALID_HANDLE 0x04
+#define UPLINK_ERROR_TOO_MANY_REQUESTS 0x05
+#define UPLINK_ERROR_BANDWIDTH_LIMIT_EXCEEDED 0x06
+#define UPLINK_ERROR_STORAGE_LIMIT_EXCEEDED 0x07
+#define UPLINK_ERROR_SEGMENTS_LIMIT_EXCEEDED 0x08
+#define UPLINK_ERROR_PERMISSION_DENIED 0x09
+#define UPLINK_ERROR_BUCKET_NAME_INVALID 0x10
+#define UPLINK_ERROR_BUCKET_ALREADY_EXISTS 0x11
+#define UPLINK_ERROR_BUCKET_NOT_EMPTY 0x12
+#define UPLINK_ERROR_BUCKET_NOT_FOUND 0x13
+#define UPLINK_ERROR_OBJECT_KEY_INVALID 0x20
+#define UPLINK_ERROR_OBJECT_NOT_FOUND 0x21
+#define UPLINK_ERROR_UPLOAD_DONE 0x22
+#define EDGE_ERROR_AUTH_DIAL_FAILED 0x30
+#define EDGE_ERROR_REGISTER_ACCESS_FAILED 0x31
+
+// `message` may be NULL; `details` (ours) is the full Go error chain or NULL.
+typedef struct UplinkError {
+    int32_t code;
+    char *message;
+    char *details;
+} UplinkError;
+
+// In every result exactly one of (value, error) is non-NULL, except where noted.
+typedef struct UplinkAccessResult { UplinkAccess *access; UplinkError *error; } UplinkAccessResult;
+typedef struct UplinkProjectResult { UplinkProject *project; UplinkError *error; } UplinkProjectResult;
+typedef struct UplinkBucketResult { UplinkBucket *bucket; UplinkError *error; } UplinkBucketResult;
+// stat/copy/delete object: on success `object` may be NULL where uplink returns none
+// (delete of a missing key).
+typedef struct UplinkObjectResult { UplinkObject *object; UplinkError *error; } UplinkObjectResult;
+typedef struct UplinkUploadResult { UplinkUpload *upload; UplinkError *error; } UplinkUploadResult;
+typedef struct UplinkPartUploadResult { UplinkPartUpload *part_upload; UplinkError *error; } UplinkPartUploadResult;
+typedef struct UplinkDownloadResult { UplinkDownload *download; UplinkError *error; } UplinkDownloadResult;
+typedef struct UplinkUploadInfoResult { UplinkUploadInfo *info; UplinkError *error; } UplinkUploadInfoResult;
+typedef struct UplinkCommitUploadResult { UplinkObject *object; UplinkError *error; } UplinkCommitUploadResult;
+typedef struct UplinkPartResult { UplinkPart *part; UplinkError *error; } UplinkPartResult;
+typedef struct UplinkEncryptionKeyResult { UplinkEncryptionKey *encryption_key; UplinkError *error; } UplinkEncryptionKeyResult;
+// Both fields are meaningful together: bytes moved before the error, if any.
+typedef struct UplinkWriteResult { size_t bytes_written; UplinkError *error; } UplinkWriteResult;
+// At the end of the object error->code == UPLINK_ERROR_EOF; bytes_read may be > 0 with it.
+typedef struct UplinkReadResult { size_t bytes_read; UplinkError *error; } UplinkReadResult;
+typedef struct UplinkStringResult { char *string; UplinkError *error; } UplinkStringResult;
+
+// Reported in UplinkReadResult at the end of a download (uplink-c uses EOF = -1).
+#define UPLINK_ERROR_EOF (-1)
+
+typedef struct EdgeConfig {
+    const char *auth_service_address;
+    const char *certificate_pem;          // NULL or "" for the system roots
+    bool insecure_unencrypted_connection;  // tests only
+} EdgeConfig;
+
+typedef struct EdgeRegisterAccessOptions {
+    bool is_public;
+} EdgeRegisterAccessOptions;
+
+typedef struct EdgeCredentials {
+    char *access_key_id;
+    char *secret_key;
+    char *endpoint;
+} EdgeCredentials;
+
+typedef struct EdgeCredentialsResult { EdgeCredentials *credentials; UplinkError *error; } EdgeCredentialsResult;
+
+typedef struct EdgeShareURLOptions {
+    bool raw;
+} EdgeShareURLOptions;

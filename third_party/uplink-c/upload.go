@@ -1,0 +1,138 @@
+package main
+
+// #include "uplink_definitions.h"
+import "C"
+
+import (
+	"context"
+	"unsafe"
+
+	"storj.io/uplink"
+)
+
+// upload is the Go value behind an UplinkUpload handle.
+type upload struct {
+	transfer
+	up *uplink.Upload
+}
+
+func getUpload(u *C.UplinkUpload) (*upload, *C.UplinkError) {
+	v, ok := lookup[*upload](handleID(u))
+	if !ok {
+		return nil, invalidHandle()
+	}
+	return v, nil
+}
+
+//export uplink_upload_object
+func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkUploadOptions) (result C.UplinkUploadResult) {
+	defer recoverError(&result.error)
+	var a args
+	bucket := a.required(bucket_name, "bucket_name")
+	key := a.required(object_key, "object_key")
+	if a.err != nil {
+		return C.UplinkUploadResult{error: a.err}
+	}
+	proj, cerr := getProject(p)
+	if cerr != nil {
+		return C.UplinkUploadResult{error: cerr}
+	}
+	var opts uplink.UploadOptions
+	if options != nil {
+		opts.Expires = unixToTime(options.expires)
+	}
+	t, up, cerr := startTransfer(proj,
+		func(ctx context.Context) (*uplink.Upload, error) {
+			return proj.uplink.UploadObject(ctx, bucket, key, &opts)
+		},
+		func(up *uplink.Upload) { _ = up.Abort() })
+	if cerr != nil {
+		return C.UplinkUploadResult{error: cerr}
+	}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up})}
+}
+
+//export uplink_upload_write
+func uplink_upload_write(u *C.UplinkUpload, bytes unsafe.Pointer, length C.size_t) (result C.UplinkWriteResult) {
+	defer recoverError(&result.error)
+	up, cerr := getUpload(u)
+	if cerr != nil {
+		return C.UplinkWriteResult{error: cerr}
+	}
+	buf, err := cBuffer(bytes, length)
+	if err != nil || len(buf) == 0 {
+		return C.UplinkWriteResult{error: newError(nil, err)}
+	}
+	n, err := up.up.Write(buf)
+	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
+}
+
+//export uplink_upload_commit
+func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	up, cerr := getUpload(u)
+	if cerr != nil {
+		return cerr
+	}
+	return newError(up.ctx, up.up.Commit())
+}
+
+//export uplink_upload_abort
+func uplink_upload_abort(u *C.UplinkUpload) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	up, cerr := getUpload(u)
+	if cerr != nil {
+		return cerr
+	}
+	return newError(up.ctx, up.up.Abort())
+}
+
+//export uplink_upload_set_custom_metadata
+func uplink_upload_set_custom_metadata(u *C.UplinkUpload, custom_metadata C.UplinkCustomMetadata) (cerr *C.UplinkError) {
+	defer recoverError(&cerr)
+	up, cerr := getUpload(u)
+	if cerr != nil {
+		return cerr
+	}
+	metadata, err := goCustomMetadata(custom_metadata)
+	if err != nil {
+		return newError(nil, err)
+	}
+	return newError(up.ctx, up.up.SetCustomMetadata(up.ctx, metadata))
+}
+
+//export uplink_upload_info
+func uplink_upload_info(u *C.UplinkUpload) (result C.UplinkObjectResult) {
+	defer recoverError(&result.error)
+	up, cerr := getUpload(u)
+	if cerr != nil {
+		return C.UplinkObjectResult{error: cerr}
+	}
+	return objectResult(up.up.Info(), nil)
+}
+
+//export uplink_free_write_result
+func uplink_free_write_result(result C.UplinkWriteResult) {
+	defer recoverSilently()
+	uplink_free_error(result.error)
+}
+
+// uplink_free_upload_result releases the handle and the upload's context; an
+// upload that was neither committed nor aborted is thereby abandoned.
+//
+//export uplink_free_upload_result
+func uplink_free_upload_result(result C.UplinkUploadResult) {
+	defer recoverSilently()
+	if up, ok := freeHandleStruct(result.upload).(*upload); ok {
+		up.release()
+	}
+	uplink_free_error(result.error)
+}
+
+//export uplink_py_cancel_upload
+func uplink_py_cancel_upload(u *C.UplinkUpload) {
+	defer recoverSilently()
+	if up, ok := lookup[*upload](handleID(u)); ok {
+		up.release()
+	}
+}

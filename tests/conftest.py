@@ -7,6 +7,7 @@ left running, and otherwise starts one for the session and stops it at the end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -127,6 +128,71 @@ def bucket(storj_network: StorjNetwork, request: pytest.FixtureRequest) -> Itera
     storj_network.uplink("mb", f"sj://{name}")
     yield name
     storj_network.uplink("rb", "--force", f"sj://{name}")
+
+
+# --- uplink_py: an access, a project, buckets, data --------------------------
+# uplink_py is imported inside the fixtures, so the network tests above still run
+# where the package is not installed.
+
+SEGMENT = 64 * 1024 * 1024  # the uplink's default segment size
+
+
+def random_bytes(size: int) -> bytes:
+    """`size` random bytes (incompressible, so every byte crosses the network)."""
+    return os.urandom(size)
+
+
+def sha256(data: bytes | bytearray | memoryview) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def assert_same_bytes(got: bytes | bytearray | memoryview, want: bytes | bytearray | memoryview) -> None:
+    """Equal bytes; on failure a short message (length, sha256, first differing offset), never a huge diff."""
+    got, want = memoryview(got).cast("B"), memoryview(want).cast("B")
+    if got == want:
+        return
+    first = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+    raise AssertionError(
+        f"bytes differ: got {len(got)} bytes (sha256 {sha256(got)[:16]}), want {len(want)} bytes "
+        f"(sha256 {sha256(want)[:16]}), first difference at offset {first}"
+    )
+
+
+@pytest.fixture(scope="session")
+def access(storj_network: StorjNetwork):  # type: ignore[no-untyped-def]
+    """The network's access grant, parsed by uplink_py."""
+    from uplink_py import Uplink
+
+    return Uplink().parse_access(storj_network.access)
+
+
+@pytest.fixture
+def project(access):  # type: ignore[no-untyped-def]
+    """A project opened for the test, closed after it."""
+    opened = access.open_project()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def py_bucket(access, request: pytest.FixtureRequest) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty bucket made by uplink_py, deleted with its objects (delete_bucket_with_objects) after the test."""
+    yield from _py_bucket(access, request.node.name)
+
+
+@pytest.fixture(scope="module")
+def module_bucket(access, request: pytest.FixtureRequest) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Like py_bucket, shared by the tests of one module."""
+    yield from _py_bucket(access, request.module.__name__.rsplit(".", 1)[-1])
+
+
+def _py_bucket(access, hint: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    name = unique_bucket_name(hint)
+    with access.open_project() as project:
+        project.create_bucket(name)
+    yield name
+    with access.open_project() as project:
+        project.delete_bucket_with_objects(name)
 
 
 # --- CI must run every test: a skip is a failure, never a silent pass ---------

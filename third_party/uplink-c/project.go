@@ -6,6 +6,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 
 	"storj.io/uplink"
@@ -86,7 +87,13 @@ func (p *project) close() error {
 	}
 	p.mu.Unlock()
 	p.cancel()
-	return p.uplink.Close()
+	err := p.uplink.Close()
+	// Transfers cancelled just above may have closed their pooled connections
+	// already; closing those again is not a failure of this close.
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // getProject resolves an UplinkProject handle.

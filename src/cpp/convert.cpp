@@ -1,0 +1,327 @@
+#include "convert.hpp"
+
+#include <limits>
+
+namespace {
+
+// The module_classes classes results are built from. Never freed: static py::objects
+// would be destroyed after the interpreter is finalized.
+struct ResultClasses {
+    py::object bucket, object, system_metadata, custom_metadata, custom_metadata_entry, upload_info, part,
+        edge_credentials;
+};
+ResultClasses *classes = nullptr;
+
+std::string type_name(py::handle value) { return Py_TYPE(value.ptr())->tp_name; }
+
+// The attribute `field` of an option object; TypeError if it has none.
+py::object field(py::handle options, const char *type, const char *field) {
+    PyObject *value = PyObject_GetAttrString(options.ptr(), field);
+    if (value == nullptr) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            throw py::error_already_set();
+        }
+        PyErr_Clear();
+        throw py::type_error(std::string("expected a ") + type + " or an object with its attributes; '" +
+                             type_name(options) + "' has no attribute '" + field + "'");
+    }
+    return py::reinterpret_steal<py::object>(value);
+}
+
+std::string str_field(py::handle options, const char *type, const char *name) {
+    py::object value = field(options, type, name);
+    if (!PyUnicode_Check(value.ptr())) {
+        throw py::type_error(std::string(type) + "." + name + " must be str, not " + type_name(value));
+    }
+    std::string text = encode_str(value);
+    if (text.find('\0') != std::string::npos) {
+        throw py::value_error(std::string(type) + "." + name + " must not contain NUL characters");
+    }
+    return text;
+}
+
+bool bool_field(py::handle options, const char *type, const char *name) {
+    py::object value = field(options, type, name);
+    if (!PyLong_Check(value.ptr())) {  // bool is an int subclass
+        throw py::type_error(std::string(type) + "." + name + " must be bool, not " + type_name(value));
+    }
+    return PyObject_IsTrue(value.ptr()) == 1;
+}
+
+int64_t int_field(py::handle options, const char *type, const char *name, int64_t min = INT64_MIN,
+                  int64_t max = INT64_MAX) {
+    const std::string what = std::string(type) + "." + name;
+    return int_arg(field(options, type, name), what.c_str(), min, max);
+}
+
+// str or bytes (bytes-like) metadata key/value, as bytes.
+std::string metadata_bytes(py::handle value) {
+    if (PyUnicode_Check(value.ptr())) {
+        return encode_str(value);
+    }
+    if (PyBytes_Check(value.ptr())) {
+        return std::string(PyBytes_AS_STRING(value.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(value.ptr())));
+    }
+    if (PyByteArray_Check(value.ptr())) {
+        return std::string(PyByteArray_AS_STRING(value.ptr()), static_cast<size_t>(PyByteArray_GET_SIZE(value.ptr())));
+    }
+    throw py::type_error("custom metadata keys and values must be str or bytes, not " + type_name(value));
+}
+
+py::object system_metadata_to_py(const UplinkSystemMetadata &system) {
+    using namespace pybind11::literals;
+    return classes->system_metadata("created"_a = system.created, "expires"_a = system.expires,
+                                    "content_length"_a = system.content_length);
+}
+
+py::object custom_metadata_to_py(const UplinkCustomMetadata &custom) {
+    using namespace pybind11::literals;
+    py::list entries(custom.count);
+    for (size_t i = 0; i < custom.count; ++i) {
+        const UplinkCustomMetadataEntry &e = custom.entries[i];
+        entries[i] = classes->custom_metadata_entry("key"_a = decode_str(e.key, e.key_length),
+                                                    "key_length"_a = e.key_length,
+                                                    "value"_a = decode_str(e.value, e.value_length),
+                                                    "value_length"_a = e.value_length);
+    }
+    return classes->custom_metadata("entries"_a = entries);
+}
+
+}  // namespace
+
+std::string encode_str(py::handle text) {
+    Py_ssize_t size = 0;
+    if (const char *utf8 = PyUnicode_AsUTF8AndSize(text.ptr(), &size)) {
+        return std::string(utf8, static_cast<size_t>(size));
+    }
+    // Lone surrogates (from "surrogateescape" decoding) are not valid UTF-8.
+    PyErr_Clear();
+    auto bytes = py::reinterpret_steal<py::object>(PyUnicode_AsEncodedString(text.ptr(), "utf-8", "surrogateescape"));
+    if (!bytes) {
+        throw py::error_already_set();
+    }
+    return std::string(PyBytes_AS_STRING(bytes.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(bytes.ptr())));
+}
+
+py::str decode_str(const char *data, size_t length) {
+    if (data == nullptr) {
+        return py::str("");
+    }
+    auto text = py::reinterpret_steal<py::str>(
+        PyUnicode_DecodeUTF8(data, static_cast<Py_ssize_t>(length), "surrogateescape"));
+    if (!text) {
+        throw py::error_already_set();
+    }
+    return text;
+}
+
+py::str decode_str(const char *text) { return decode_str(text, text ? std::char_traits<char>::length(text) : 0); }
+
+int64_t int_arg(py::handle value, const char *what, int64_t min, int64_t max) {
+    if (!PyIndex_Check(value.ptr())) {
+        throw py::type_error(std::string(what) + " must be int, not " + type_name(value));
+    }
+    auto index = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
+    if (!index) {
+        throw py::error_already_set();
+    }
+    int overflow = 0;
+    const long long result = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+    if (result == -1 && PyErr_Occurred()) {
+        throw py::error_already_set();
+    }
+    if (overflow != 0 || result < min || result > max) {
+        throw py::value_error(std::string(what) + " must be between " + std::to_string(min) + " and " +
+                              std::to_string(max));
+    }
+    return result;
+}
+
+void load_result_classes() {
+    py::module_ m = py::module_::import("uplink_py.module_classes");
+    classes = new ResultClasses{m.attr("Bucket"),     m.attr("Object"),
+                                m.attr("SystemMetadata"), m.attr("CustomMetadata"),
+                                m.attr("CustomMetadataEntry"), m.attr("UploadInfo"),
+                                m.attr("Part"),       m.attr("EdgeCredentials")};
+}
+
+// ---------------------------------------------------------------- options
+
+ConfigArg::ConfigArg(py::handle config) {
+    if (config.is_none()) {
+        return;
+    }
+    user_agent_ = str_field(config, "Config", "user_agent");
+    temp_directory_ = str_field(config, "Config", "temp_directory");
+    c_.user_agent = user_agent_.c_str();
+    c_.temp_directory = temp_directory_.c_str();
+    c_.dial_timeout_milliseconds = static_cast<int32_t>(
+        int_field(config, "Config", "dial_timeout_milliseconds", 0, std::numeric_limits<int32_t>::max()));
+}
+
+UplinkPermission permission_arg(py::handle permission) {
+    UplinkPermission c{};
+    if (permission.is_none()) {
+        return c;
+    }
+    c.allow_download = bool_field(permission, "Permission", "allow_download");
+    c.allow_upload = bool_field(permission, "Permission", "allow_upload");
+    c.allow_list = bool_field(permission, "Permission", "allow_list");
+    c.allow_delete = bool_field(permission, "Permission", "allow_delete");
+    c.not_before = int_field(permission, "Permission", "not_before");
+    c.not_after = int_field(permission, "Permission", "not_after");
+    return c;
+}
+
+SharePrefixesArg::SharePrefixesArg(py::handle prefixes) {
+    if (prefixes.is_none()) {
+        return;
+    }
+    if (!PySequence_Check(prefixes.ptr()) || PyUnicode_Check(prefixes.ptr())) {
+        throw py::type_error("shared_prefix must be a sequence of SharePrefix, not " + type_name(prefixes));
+    }
+    for (py::handle prefix : prefixes) {
+        strings_.emplace_back(str_field(prefix, "SharePrefix", "bucket"), str_field(prefix, "SharePrefix", "prefix"));
+    }
+    // Views are taken once strings_ stops growing: its elements' buffers are then stable.
+    for (const auto &[bucket, prefix] : strings_) {
+        c_.push_back({bucket.c_str(), prefix.c_str()});
+    }
+}
+
+ListBucketsOptionsArg::ListBucketsOptionsArg(py::handle options) {
+    if (options.is_none()) {
+        return;
+    }
+    cursor_ = str_field(options, "ListBucketsOptions", "cursor");
+    c_.cursor = cursor_.c_str();
+}
+
+template <class COptions>
+ListOptionsArg<COptions>::ListOptionsArg(py::handle options, const char *type_name) {
+    if (options.is_none()) {
+        return;
+    }
+    prefix_ = str_field(options, type_name, "prefix");
+    cursor_ = str_field(options, type_name, "cursor");
+    c_.prefix = prefix_.c_str();
+    c_.cursor = cursor_.c_str();
+    c_.recursive = bool_field(options, type_name, "recursive");
+    c_.system = bool_field(options, type_name, "system");
+    c_.custom = bool_field(options, type_name, "custom");
+}
+template class ListOptionsArg<UplinkListObjectsOptions>;
+template class ListOptionsArg<UplinkListUploadsOptions>;
+
+UplinkListUploadPartsOptions list_upload_parts_options_arg(py::handle options) {
+    UplinkListUploadPartsOptions c{};
+    if (!options.is_none()) {
+        c.cursor = static_cast<uint32_t>(
+            int_field(options, "ListUploadPartsOptions", "cursor", 0, std::numeric_limits<uint32_t>::max()));
+    }
+    return c;
+}
+
+UplinkUploadOptions upload_options_arg(py::handle options) {
+    UplinkUploadOptions c{};
+    if (!options.is_none()) {
+        c.expires = int_field(options, "UploadOptions", "expires");
+    }
+    return c;
+}
+
+UplinkDownloadOptions download_options_arg(py::handle options) {
+    UplinkDownloadOptions c{0, -1};
+    if (!options.is_none()) {
+        c.offset = int_field(options, "DownloadOptions", "offset");
+        c.length = int_field(options, "DownloadOptions", "length");
+    }
+    return c;
+}
+
+EdgeConfigArg::EdgeConfigArg(py::handle config) {
+    if (config.is_none()) {
+        return;
+    }
+    address_ = str_field(config, "EdgeConfig", "auth_service_address");
+    certificate_ = str_field(config, "EdgeConfig", "certificate_pem");
+    c_.auth_service_address = address_.c_str();
+    c_.certificate_pem = certificate_.c_str();
+    c_.insecure_unencrypted_connection = bool_field(config, "EdgeConfig", "insecure_unencrypted_connection");
+}
+
+EdgeRegisterAccessOptions register_access_options_arg(py::handle options) {
+    EdgeRegisterAccessOptions c{};
+    if (!options.is_none()) {
+        c.is_public = bool_field(options, "EdgeRegisterAccessOptions", "is_public");
+    }
+    return c;
+}
+
+EdgeShareURLOptions share_url_options_arg(py::handle options) {
+    EdgeShareURLOptions c{};
+    if (!options.is_none()) {
+        c.raw = bool_field(options, "EdgeShareURLOptions", "raw");
+    }
+    return c;
+}
+
+MetadataArg::MetadataArg(py::handle metadata) {
+    if (metadata.is_none()) {
+        return;
+    }
+    if (py::hasattr(metadata, "entries")) {
+        for (py::handle entry : metadata.attr("entries")) {
+            add(entry.attr("key"), entry.attr("value"));
+        }
+    } else if (py::hasattr(metadata, "items")) {
+        for (py::handle item : metadata.attr("items")()) {
+            add(item[py::int_(0)], item[py::int_(1)]);
+        }
+    } else {
+        throw py::type_error("custom metadata must be a CustomMetadata, a Mapping or None, not " +
+                             type_name(metadata));
+    }
+    // Views are taken once items_ stops growing: its elements' buffers are then stable.
+    for (auto &[key, value] : items_) {
+        entries_.push_back({key.data(), key.size(), value.data(), value.size()});
+    }
+}
+
+void MetadataArg::add(py::handle key, py::handle value) {
+    items_.emplace_back(metadata_bytes(key), metadata_bytes(value));
+}
+
+// ---------------------------------------------------------------- results
+
+py::object bucket_to_py(const UplinkBucket &bucket) {
+    using namespace pybind11::literals;
+    return classes->bucket("name"_a = decode_str(bucket.name), "created"_a = bucket.created);
+}
+
+py::object object_to_py(const UplinkObject &object) {
+    using namespace pybind11::literals;
+    return classes->object("key"_a = decode_str(object.key), "is_prefix"_a = object.is_prefix,
+                           "system"_a = system_metadata_to_py(object.system),
+                           "custom"_a = custom_metadata_to_py(object.custom));
+}
+
+py::object upload_info_to_py(const UplinkUploadInfo &info) {
+    using namespace pybind11::literals;
+    return classes->upload_info("upload_id"_a = decode_str(info.upload_id), "key"_a = decode_str(info.key),
+                                "is_prefix"_a = info.is_prefix, "system"_a = system_metadata_to_py(info.system),
+                                "custom"_a = custom_metadata_to_py(info.custom));
+}
+
+py::object part_to_py(const UplinkPart &part) {
+    using namespace pybind11::literals;
+    return classes->part("part_number"_a = part.part_number, "size"_a = part.size, "modified"_a = part.modified,
+                         "etag"_a = py::bytes(part.etag ? part.etag : "", part.etag ? part.etag_length : 0));
+}
+
+py::object credentials_to_py(const EdgeCredentials &credentials) {
+    using namespace pybind11::literals;
+    return classes->edge_credentials("access_key_id"_a = decode_str(credentials.access_key_id),
+                                     "secret_key"_a = decode_str(credentials.secret_key),
+                                     "endpoint"_a = decode_str(credentials.endpoint));
+}

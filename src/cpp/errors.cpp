@@ -1,0 +1,83 @@
+#include "errors.hpp"
+
+#include <pybind11/pybind11.h>
+
+#include "fork_guard.hpp"
+#include "owners.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// Loaded once at module init and never freed: static py::objects would be
+// destroyed after the interpreter is finalized.
+struct ErrorsModule {
+    py::object from_code;
+    py::object forked_process_error;
+};
+ErrorsModule *errors_module = nullptr;
+
+py::object decode_message(const std::string &text) {
+    // Go error texts can quote object keys, which are not always valid UTF-8.
+    return py::reinterpret_steal<py::object>(
+        PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace"));
+}
+
+void raise_storj_exception(const UplinkFailure &failure) {
+    py::object message = decode_message(failure.message());
+    py::object details = failure.details() ? decode_message(*failure.details()) : py::none();
+    if (!message || !details) {
+        throw py::error_already_set();
+    }
+    py::object exc = errors_module->from_code(failure.code(), message, details);
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+}
+
+}  // namespace
+
+const char *ForkedProcessFailure::what() const noexcept {
+    return "uplink_py cannot be used in a process forked after it was loaded: the Go "
+           "runtime it embeds does not survive fork(). Use the 'spawn' or 'forkserver' "
+           "multiprocessing start method.";
+}
+
+void throw_uplink_error(UplinkError *err) {
+    const ErrorOwner owned(err);
+    std::string message = err->message ? err->message : "uplink error";
+    std::optional<std::string> details;
+    if (err->details != nullptr) {
+        details = err->details;
+    }
+    throw UplinkFailure(err->code, std::move(message), std::move(details));
+}
+
+void ignore_error(UplinkError *err) noexcept { const ErrorOwner owned(err); }
+
+void throw_invalid_handle(std::string message) {
+    throw UplinkFailure(UPLINK_ERROR_INVALID_HANDLE, std::move(message));
+}
+
+void register_error_translator() {
+    py::module_ errors = py::module_::import("uplink_py.errors");
+    errors_module = new ErrorsModule{errors.attr("_from_code"), errors.attr("ForkedProcessError")};
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            std::rethrow_exception(p);
+        } catch (const UplinkFailure &failure) {
+            try {
+                raise_storj_exception(failure);
+            } catch (py::error_already_set &e) {
+                e.restore();
+            }
+        } catch (const ForkedProcessFailure &failure) {
+            PyErr_SetString(errors_module->forked_process_error.ptr(), failure.what());
+        }
+    });
+}
+
+void warn_unclosed(const char *message) noexcept {
+    const py::error_scope pending;  // a destructor may run while an exception propagates
+    if (PyErr_WarnEx(PyExc_ResourceWarning, message, 1) < 0) {
+        PyErr_WriteUnraisable(nullptr);
+    }
+}

@@ -1,0 +1,86 @@
+// A project: buckets, objects, transfers and multipart uploads. Calls on one project
+// from many threads run concurrently (each without the GIL).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <pybind11/pybind11.h>
+
+#include "blocking.hpp"
+#include "convert.hpp"
+#include "project_state.hpp"
+
+namespace py = pybind11;
+
+class Access;
+
+class Project {
+public:
+    Project() = default;  // closed until Access.open_project adopts a handle
+    // Collected while open: warn; the project closes once its transfers are gone too.
+    ~Project();
+    Project(const Project &) = delete;
+    Project &operator=(const Project &) = delete;
+
+    void adopt(ProjectOwner handle);
+
+    bool closed() const noexcept { return !state_ || state_->closed(); }
+    void close();  // idempotent
+    void cancel_calls();
+    void exit(py::handle exc_type);
+    std::string repr() const { return closed() ? "<Project closed>" : "<Project open>"; }
+
+    // stat/create/ensure/delete(_with_objects) bucket
+    py::object bucket_call(UplinkBucketResult (*function)(UplinkProject *, char *), const CString &bucket_name);
+    py::object iter_buckets(py::handle options);
+    py::list list_buckets(py::handle options);
+
+    py::object stat_object(const CString &bucket_name, const CString &key);
+    py::object delete_object(const CString &bucket_name, const CString &key);
+    py::object iter_objects(const CString &bucket_name, py::handle options);
+    py::list list_objects(const CString &bucket_name, py::handle options);
+    py::object copy_object(const CString &old_bucket, const CString &old_key, const CString &new_bucket,
+                           const CString &new_key);
+    void move_object(const CString &old_bucket, const CString &old_key, const CString &new_bucket,
+                     const CString &new_key);
+    void update_object_metadata(const CString &bucket_name, const CString &key, py::handle metadata);
+
+    py::object upload_object(const CString &bucket_name, const CString &key, py::handle options);
+    py::object download_object(const CString &bucket_name, const CString &key, py::handle options);
+
+    py::object begin_upload(const CString &bucket_name, const CString &key, py::handle options);
+    py::object commit_upload(const CString &bucket_name, const CString &key, const CString &upload_id,
+                             py::handle options);
+    void abort_upload(const CString &bucket_name, const CString &key, const CString &upload_id);
+    py::object upload_part(const CString &bucket_name, const CString &key, const CString &upload_id,
+                           py::handle part_number);
+    py::object iter_uploads(const CString &bucket_name, py::handle options);
+    py::list list_uploads(const CString &bucket_name, py::handle options);
+    py::object iter_upload_parts(const CString &bucket_name, const CString &key, const CString &upload_id,
+                                 py::handle options);
+    py::list list_upload_parts(const CString &bucket_name, const CString &key, const CString &upload_id,
+                               py::handle options);
+
+    void revoke_access(const Access &access);
+
+private:
+    // The open project's state; InvalidHandleError if it is closed or was never opened.
+    const std::shared_ptr<ProjectState> &require() const;
+
+    // call_blocking, cancellable by cancel_calls().
+    template <class F>
+    auto call(F &&f) const {
+        const std::shared_ptr<ProjectState> &state = require();
+        return call_blocking(canceller(uplink_py_cancel_project_calls, state->handle()),
+                             [&] { return std::forward<F>(f)(state->handle()); });
+    }
+
+    // A new iterator of type Iterator over what list(handle) returns.
+    template <class Iterator, class List>
+    std::unique_ptr<Iterator> start(List &&list);
+
+    std::shared_ptr<ProjectState> state_;
+};
+
+void bind_project(py::module_ &m);

@@ -1,0 +1,125 @@
+"""uplink_py: a Python client for the Storj decentralized object store.
+
+Code written for uplink-python ports by changing its import::
+
+    from uplink_py.uplink import Uplink          # was: from uplink_python.uplink import Uplink
+
+Importing this package does not load the native module (and the Go runtime in it); the
+first call that needs it does, so a process that only imported uplink_py can fork safely.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from ._version import __version__
+from .errors import (
+    BucketAlreadyExistError,
+    BucketNotEmptyError,
+    BucketNotFoundError,
+    ObjectNotFoundError,
+    PermissionDeniedError,
+    StorjException,
+)
+from .module_classes import (
+    Bucket,
+    CommitUploadOptions,
+    Config,
+    CustomMetadata,
+    CustomMetadataEntry,
+    DownloadOptions,
+    EdgeConfig,
+    EdgeCredentials,
+    EdgeRegisterAccessOptions,
+    EdgeShareURLOptions,
+    ListBucketsOptions,
+    ListObjectsOptions,
+    ListUploadPartsOptions,
+    ListUploadsOptions,
+    Object,
+    Part,
+    Permission,
+    SharePrefix,
+    SystemMetadata,
+    UploadInfo,
+    UploadOptions,
+)
+from .uplink import Uplink
+
+if TYPE_CHECKING:
+    from ._core import EncryptionKey, derive_encryption_key, join_share_url, uplink_version
+    from .access import Access
+    from .download import Download
+    from .project import Project
+    from .upload import PartUpload, Upload
+
+# Names served by the native module, loaded when first asked for (PEP 562).
+_NATIVE = {
+    "Access": ("access", "Access"),
+    "Project": ("project", "Project"),
+    "Upload": ("upload", "Upload"),
+    "PartUpload": ("upload", "PartUpload"),
+    "Download": ("download", "Download"),
+    "EncryptionKey": ("_core", "EncryptionKey"),
+    "derive_encryption_key": ("_core", "derive_encryption_key"),
+    "join_share_url": ("_core", "join_share_url"),
+    "uplink_version": ("_core", "uplink_version"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NATIVE:
+        raise AttributeError(f"module 'uplink_py' has no attribute {name!r}")
+    from importlib import import_module
+
+    from ._native import core
+
+    core()  # loads _core once and registers the facade classes
+    module, attr = _NATIVE[name]
+    value = getattr(import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "Access",
+    "Bucket",
+    "BucketAlreadyExistError",
+    "BucketNotEmptyError",
+    "BucketNotFoundError",
+    "CommitUploadOptions",
+    "Config",
+    "CustomMetadata",
+    "CustomMetadataEntry",
+    "Download",
+    "DownloadOptions",
+    "EdgeConfig",
+    "EdgeCredentials",
+    "EdgeRegisterAccessOptions",
+    "EdgeShareURLOptions",
+    "EncryptionKey",
+    "ListBucketsOptions",
+    "ListObjectsOptions",
+    "ListUploadPartsOptions",
+    "ListUploadsOptions",
+    "Object",
+    "ObjectNotFoundError",
+    "Part",
+    "PartUpload",
+    "Permission",
+    "PermissionDeniedError",
+    "Project",
+    "SharePrefix",
+    "StorjException",
+    "SystemMetadata",
+    "Upload",
+    "UploadInfo",
+    "UploadOptions",
+    "Uplink",
+    "__version__",
+    "derive_encryption_key",
+    "errors",
+    "join_share_url",
+    "uplink_version",
+]

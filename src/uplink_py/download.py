@@ -1,0 +1,5 @@
+"""``Download``: one object, or a range of it, streamed."""
+
+from ._core import Download
+
+__all__ = ["Download"]

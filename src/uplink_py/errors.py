@@ -1,0 +1,159 @@
+"""Exceptions raised by uplink_py.
+
+One class per uplink-c error code, with the names of uplink-python (the older ctypes
+binding), so ``except BucketNotFoundError`` keeps working after a port. Where a builtin
+exception means the same thing, the class derives from it too: a missing object is also a
+``FileNotFoundError``, a denied operation also a ``PermissionError``, a closed handle also
+a ``ValueError`` (like a closed file).
+
+The native module maps every error through :func:`_from_code`, the one place where codes
+become classes. Messages come from the Go library and never contain access grants, API
+keys or passphrases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StorjException(Exception):
+    """Base class of every error uplink_py raises for a Storj operation.
+
+    Attributes:
+        message: what went wrong, in one line.
+        code: the uplink-c error code (see the module's constants), or None.
+        details: the full error chain from the Go library, or None.
+    """
+
+    code: int | None = None
+
+    def __init__(self, message: str = "", code: int | None = None, details: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # OSError-derived subclasses would otherwise pickle as (errno, strerror).
+        return (type(self), (self.message, self.code, self.details))
+
+
+class InternalError(StorjException):
+    code = 0x02
+
+
+class CancelledError(StorjException):
+    """The operation was cancelled (for example by Ctrl-C or ``cancel()``)."""
+
+    code = 0x03
+
+
+class InvalidHandleError(StorjException, ValueError):
+    """The handle was closed, already committed/aborted, or never opened."""
+
+    code = 0x04
+
+
+class TooManyRequestsError(StorjException):
+    code = 0x05
+
+
+class BandwidthLimitExceededError(StorjException):
+    code = 0x06
+
+
+class StorageLimitExceededError(StorjException):
+    code = 0x07
+
+
+class SegmentsLimitExceededError(StorjException):
+    code = 0x08
+
+
+class PermissionDeniedError(StorjException, PermissionError):
+    code = 0x09
+
+
+class BucketNameInvalidError(StorjException, ValueError):
+    code = 0x10
+
+
+class BucketAlreadyExistError(StorjException, FileExistsError):
+    code = 0x11
+
+
+class BucketNotEmptyError(StorjException):
+    code = 0x12
+
+
+class BucketNotFoundError(StorjException, FileNotFoundError):
+    code = 0x13
+
+
+class ObjectKeyInvalidError(StorjException, ValueError):
+    code = 0x20
+
+
+class ObjectNotFoundError(StorjException, FileNotFoundError):
+    code = 0x21
+
+
+class UploadDoneError(StorjException):
+    """The upload was already committed or aborted."""
+
+    code = 0x22
+
+
+class EdgeAuthDialFailedError(StorjException):
+    code = 0x30
+
+
+class EdgeRegisterAccessFailedError(StorjException):
+    code = 0x31
+
+
+class ForkedProcessError(StorjException, RuntimeError):
+    """uplink_py was used in a parent process and then called in a forked child.
+
+    The Go runtime does not survive ``fork()``; use the ``spawn`` or ``forkserver``
+    start method, or import uplink_py in the parent without using it.
+    """
+
+
+class LibUplinkSoError(StorjException, ImportError):
+    """The native module could not be loaded (kept for uplink-python compatibility)."""
+
+
+_BY_CODE: dict[int, type[StorjException]] = {
+    cls.code: cls
+    for cls in (
+        InternalError,
+        CancelledError,
+        InvalidHandleError,
+        TooManyRequestsError,
+        BandwidthLimitExceededError,
+        StorageLimitExceededError,
+        SegmentsLimitExceededError,
+        PermissionDeniedError,
+        BucketNameInvalidError,
+        BucketAlreadyExistError,
+        BucketNotEmptyError,
+        BucketNotFoundError,
+        ObjectKeyInvalidError,
+        ObjectNotFoundError,
+        UploadDoneError,
+        EdgeAuthDialFailedError,
+        EdgeRegisterAccessFailedError,
+    )
+    if cls.code is not None
+}
+
+
+def _from_code(code: int, message: str, details: str | None = None) -> StorjException:
+    """The exception for an uplink-c error code (unknown codes give InternalError)."""
+    cls = _BY_CODE.get(code, InternalError)
+    return cls(message, code, details)

@@ -1,0 +1,283 @@
+"""Option and result classes, with the names and argument order of uplink-python.
+
+Results (``Bucket``, ``Object``, ``UploadInfo``, ``Part``, ...) are built by the native
+module; options are read by it attribute by attribute, so any object with the same
+attributes works. Times are Unix seconds (``0`` means "not set"), as in uplink-c; the
+``*_at`` properties give timezone-aware ``datetime`` values instead. Options that take a
+time also accept a ``datetime``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Union
+
+TimeLike = Union[int, float, _dt.datetime, None]
+
+
+def _to_unix(value: TimeLike, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{name}: use a timezone-aware datetime")
+        return int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be Unix seconds or a datetime, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return int(value)
+
+
+def _to_datetime(seconds: int) -> _dt.datetime | None:
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc) if seconds else None
+
+
+# ---------------------------------------------------------------- options
+
+
+@dataclass
+class Config:
+    """Options for requesting an access and opening a project."""
+
+    user_agent: str = ""
+    dial_timeout_milliseconds: int = 0  # 0: the library's default (10 s)
+    temp_directory: str = ""
+
+
+@dataclass
+class Permission:
+    """What a shared access may do; ``not_before``/``not_after`` bound its validity."""
+
+    allow_download: bool = False
+    allow_upload: bool = False
+    allow_list: bool = False
+    allow_delete: bool = False
+    not_before: TimeLike = 0
+    not_after: TimeLike = 0
+
+    def __post_init__(self) -> None:
+        self.not_before = _to_unix(self.not_before, "not_before")
+        self.not_after = _to_unix(self.not_after, "not_after")
+
+
+@dataclass
+class SharePrefix:
+    """A bucket, and optionally a key prefix inside it, that a shared access may reach."""
+
+    bucket: str = ""
+    prefix: str = ""
+
+
+@dataclass
+class ListObjectsOptions:
+    prefix: str = ""
+    cursor: str = ""
+    recursive: bool = False
+    system: bool = False
+    custom: bool = False
+
+
+@dataclass
+class ListBucketsOptions:
+    cursor: str = ""
+
+
+@dataclass
+class ListUploadsOptions:
+    prefix: str = ""
+    cursor: str = ""
+    recursive: bool = False
+    system: bool = False
+    custom: bool = False
+
+
+@dataclass
+class ListUploadPartsOptions:
+    cursor: int = 0  # list parts with a number greater than this
+
+
+@dataclass
+class UploadOptions:
+    expires: TimeLike = 0  # 0 or None: never
+
+    def __post_init__(self) -> None:
+        self.expires = _to_unix(self.expires, "expires")
+
+
+@dataclass
+class DownloadOptions:
+    """A byte range: ``length`` < 0 reads to the end; ``offset`` < 0 counts from the end."""
+
+    offset: int = 0
+    length: int = -1
+
+
+@dataclass
+class CommitUploadOptions:
+    custom_metadata: CustomMetadata | Mapping[str, str] | None = None
+
+
+@dataclass
+class EdgeConfig:
+    """Where Storj's auth service is (for S3-compatible credentials)."""
+
+    auth_service_address: str = ""
+    certificate_pem: str = ""
+    insecure_unencrypted_connection: bool = False
+
+
+@dataclass
+class EdgeRegisterAccessOptions:
+    is_public: bool = False
+
+
+@dataclass
+class EdgeShareURLOptions:
+    raw: bool = False
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Bucket:
+    name: str = ""
+    created: int = 0
+
+    @property
+    def created_at(self) -> _dt.datetime | None:
+        return _to_datetime(self.created)
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "created": self.created}
+
+
+@dataclass
+class SystemMetadata:
+    created: int = 0
+    expires: int = 0
+    content_length: int = 0
+
+    @property
+    def created_at(self) -> _dt.datetime | None:
+        return _to_datetime(self.created)
+
+    @property
+    def expires_at(self) -> _dt.datetime | None:
+        return _to_datetime(self.expires)
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "expires": self.expires, "content_length": self.content_length}
+
+
+@dataclass
+class CustomMetadataEntry:
+    key: str = ""
+    key_length: int = 0
+    value: str = ""
+    value_length: int = 0
+
+    def __post_init__(self) -> None:
+        # uplink-python callers pass lengths; they are derived when omitted.
+        if not self.key_length:
+            self.key_length = len(self.key.encode("utf-8", "surrogateescape"))
+        if not self.value_length:
+            self.value_length = len(self.value.encode("utf-8", "surrogateescape"))
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "key_length": self.key_length, "value": self.value,
+                "value_length": self.value_length}
+
+
+@dataclass
+class CustomMetadata:
+    """User metadata of an object: string keys and values.
+
+    Uploads refuse values with NUL bytes or invalid UTF-8 (storj.io/uplink's rule);
+    ``update_object_metadata`` and ``commit_upload`` accept any bytes, which read back
+    through the ``surrogateescape`` error handler.
+    """
+
+    entries: list[CustomMetadataEntry] = field(default_factory=list)
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.entries = list(self.entries or [])
+        self.count = len(self.entries)
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, str]) -> CustomMetadata:
+        return cls([CustomMetadataEntry(key=k, value=v) for k, v in mapping.items()])
+
+    def to_dict(self) -> dict[str, str]:
+        return {e.key: e.value for e in self.entries}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[CustomMetadataEntry]:
+        return iter(self.entries)
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"entries": [e.get_dict() for e in self.entries], "count": self.count}
+
+
+@dataclass
+class Object:
+    key: str = ""
+    is_prefix: bool = False
+    system: SystemMetadata = field(default_factory=SystemMetadata)
+    custom: CustomMetadata = field(default_factory=CustomMetadata)
+
+    @property
+    def size(self) -> int:
+        """The object's length in bytes (``system.content_length``)."""
+        return self.system.content_length
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "is_prefix": self.is_prefix, "system": self.system.get_dict(),
+                "custom": self.custom.get_dict()}
+
+
+@dataclass
+class UploadInfo:
+    """A multipart upload in progress."""
+
+    upload_id: str = ""
+    key: str = ""
+    is_prefix: bool = False
+    system: SystemMetadata = field(default_factory=SystemMetadata)
+    custom: CustomMetadata = field(default_factory=CustomMetadata)
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"upload_id": self.upload_id, "key": self.key, "is_prefix": self.is_prefix,
+                "system": self.system.get_dict(), "custom": self.custom.get_dict()}
+
+
+@dataclass
+class Part:
+    """One uploaded part of a multipart upload."""
+
+    part_number: int = 0
+    size: int = 0
+    modified: int = 0
+    etag: bytes = b""
+
+    @property
+    def modified_at(self) -> _dt.datetime | None:
+        return _to_datetime(self.modified)
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"part_number": self.part_number, "size": self.size, "modified": self.modified,
+                "etag": self.etag}
+
+
+@dataclass
+class EdgeCredentials:
+    """S3-compatible credentials from Storj's auth service. ``secret_key`` is never shown."""
+
+    access_key_id: str = ""
+    secret_key: str = field(default="", repr=False)
+    endpoint: str = ""

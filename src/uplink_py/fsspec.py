@@ -1,0 +1,835 @@
+"""An fsspec filesystem for Storj: ``sj://bucket/key`` (also ``storj://``).
+
+With uplink-py installed, pandas, pyarrow, Dask, zarr and everything else that reads
+through fsspec reach Storj by URL::
+
+    import pandas as pd
+
+    df = pd.read_parquet("sj://bucket/table.parquet", storage_options={"access": grant})
+
+    import fsspec
+
+    fs = fsspec.filesystem("sj", access=grant)
+    fs.ls("bucket/prefix")
+    with fs.open("bucket/key", "rb") as f:   # seekable, ranged reads, readahead
+        f.seek(1000)
+        f.read(100)
+
+Credentials are either ``access`` (a serialized access grant) or ``satellite``,
+``api_key`` and ``passphrase``; with none of them, the ``STORJ_ACCESS`` environment
+variable. Pickling the filesystem carries exactly these options (a secret: treat the
+pickle like the grant), and every process opens its own project, lazily, on first use:
+a Dask worker or a ``multiprocessing`` child never reuses its parent's project. Within a
+process, every filesystem instance with the same credentials shares one project (a
+project is thread-safe; fsspec makes one instance per thread).
+
+Storj has buckets and objects; directories are key prefixes ending in ``/``, as in S3.
+The root lists buckets; ``mkdir``/``rmdir`` of a top-level name create and remove
+buckets, and of deeper paths do nothing that can be seen (prefixes exist while objects
+under them exist). Objects are immutable: files open for reading (``rb``) or writing
+(``wb``, ``xb``), not appending. A written file is streamed to Storj block by block and
+becomes visible, whole, when it is closed; leaving its ``with`` block by an exception,
+``discard()``, or dropping it unclosed aborts the upload and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import errno
+import io
+import os
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback  # type: ignore[import-untyped,unused-ignore]
+from fsspec.spec import (  # type: ignore[import-untyped,unused-ignore]
+    AbstractBufferedFile,
+    AbstractFileSystem,
+    make_instance,
+)
+from fsspec.utils import isfilelike  # type: ignore[import-untyped,unused-ignore]
+
+from ._transfer import DEFAULT_PART_SIZE, ProgressCallback
+from .errors import (
+    BucketAlreadyExistError,
+    BucketNameInvalidError,
+    BucketNotEmptyError,
+    BucketNotFoundError,
+    ObjectKeyInvalidError,
+    ObjectNotFoundError,
+)
+from .module_classes import Bucket, DownloadOptions, ListObjectsOptions, Object, UploadOptions
+
+if TYPE_CHECKING:
+    from .project import Project
+    from .upload import Upload
+
+__all__ = ["StorjFile", "StorjFileSystem"]
+
+MiB = 1024 * 1024
+Info = dict[str, Any]
+CredentialKey = tuple[str, ...]
+PathArg = Union[str, "os.PathLike[str]"]
+T = TypeVar("T")
+R = TypeVar("R")
+
+# ---------------------------------------------------------------- one project per process and credentials
+
+_lock = threading.Lock()
+_projects: dict[CredentialKey, Project] = {}
+_inherited: list[Project] = []  # a parent's projects after fork(): kept, never used nor closed
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not touch its parent's projects; it opens its own on first use."""
+    global _lock
+    _lock = threading.Lock()
+    _inherited.extend(_projects.values())  # closing them here could reach the dead Go runtime
+    _projects.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _close_all_projects() -> None:
+    with _lock:
+        projects = list(_projects.values())
+        _projects.clear()
+    for project in projects:
+        try:
+            project.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+def _open_project(key: CredentialKey) -> Project:
+    from ._native import core
+
+    if key[0] == "access":
+        access = core().parse_access(key[1])
+    else:
+        access = core().request_access_with_passphrase(key[1], key[2], key[3])
+    return access.open_project()  # type: ignore[no-any-return]
+
+
+def _project_for(key: CredentialKey) -> Project:
+    project = _projects.get(key)
+    if project is not None and not project.closed:
+        return project
+    with _lock:
+        project = _projects.get(key)
+        if project is None or project.closed:
+            project = _projects[key] = _open_project(key)
+        return project
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _not_found(path: str) -> FileNotFoundError:
+    return FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+
+
+def _not_empty(path: str) -> OSError:
+    return OSError(errno.ENOTEMPTY, os.strerror(errno.ENOTEMPTY), path)
+
+
+def _progress(callback: Callback) -> ProgressCallback:
+    """Adapts fsspec's callback to uplink_py's ``progress(done, total)`` (already serialized)."""
+    sized = False
+
+    def report(done: int, total: int) -> None:
+        nonlocal sized
+        if not sized:
+            callback.set_size(total)
+            sized = True
+        callback.absolute_update(done)
+
+    return report
+
+
+def _dir_info(name: str) -> Info:
+    return {"name": name, "size": 0, "type": "directory"}
+
+
+def _bucket_info(bucket: Bucket) -> Info:
+    return {"name": bucket.name, "size": 0, "type": "directory", "created": float(bucket.created)}
+
+
+def _object_info(bucket: str, obj: Object, metadata: bool = False) -> Info:
+    created = float(obj.system.created)
+    info: Info = {
+        "name": f"{bucket}/{obj.key}",
+        "size": obj.system.content_length,
+        "type": "file",
+        "created": created,
+        "mtime": created,  # objects are immutable: created is also the last modification
+        "expires": obj.system.expires or None,
+    }
+    if metadata:
+        info["metadata"] = obj.custom.to_dict()
+    return info
+
+
+# ---------------------------------------------------------------- the filesystem
+
+
+class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
+    """Storj buckets and objects as an fsspec filesystem (protocols ``sj`` and ``storj``).
+
+    Args:
+        access: a serialized access grant (``Access.serialize()``, ``uplink share``).
+        satellite, api_key, passphrase: instead of ``access``, request a grant from the
+            satellite (once per process, on first use).
+        max_concurrency: transfers in flight for one call (parts of a large object in
+            ``put_file``/``get_file``/``cat_file``/``pipe_file``; ranges of ``cat_ranges``;
+            objects of ``rm``).
+        part_size: objects larger than this move as parallel parts.
+        **kwargs: fsspec's options (``use_listings_cache``, ``listings_expiry_time``,
+            ``skip_instance_cache``, ...).
+
+    Paths are ``bucket/key`` with or without ``sj://``. ``info`` and ``ls`` entries carry
+    ``name``, ``size``, ``type`` (``file`` or ``directory``), and for objects ``created``
+    and ``mtime`` (Unix seconds), ``expires`` (Unix seconds or None) and, from ``info``,
+    ``metadata`` (the object's custom metadata).
+    """
+
+    protocol = ("sj", "storj")
+    root_marker = ""
+
+    def __init__(
+        self,
+        access: str | None = None,
+        *,
+        satellite: str | None = None,
+        api_key: str | None = None,
+        passphrase: str | None = None,
+        max_concurrency: int = 8,
+        part_size: int = DEFAULT_PART_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._from_env = False
+        by_passphrase = (satellite, api_key, passphrase)
+        if access is not None:
+            if not isinstance(access, str):
+                raise TypeError(
+                    "access must be a serialized grant (str); pass access.serialize(), "
+                    "or use StorjFileSystem.from_access(access)"
+                )
+            if any(v is not None for v in by_passphrase):
+                raise ValueError("give either access or satellite/api_key/passphrase, not both")
+            self._key: CredentialKey = ("access", access)
+        elif any(v is not None for v in by_passphrase):
+            if not all(isinstance(v, str) and v for v in by_passphrase):
+                raise ValueError("satellite, api_key and passphrase are needed together")
+            self._key = ("passphrase", satellite, api_key, passphrase)  # type: ignore[assignment]
+        elif os.environ.get("STORJ_ACCESS"):
+            self._key = ("access", os.environ["STORJ_ACCESS"])
+            self._from_env = True
+        else:
+            raise ValueError(
+                "no Storj credentials: pass access=<serialized grant>, or satellite, api_key "
+                "and passphrase, or set STORJ_ACCESS"
+            )
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError("max_concurrency must be a positive int")
+        self.max_concurrency = max_concurrency
+        self.part_size = part_size
+
+    @classmethod
+    def from_access(cls, access: Any, **kwargs: Any) -> StorjFileSystem:
+        """A filesystem for an ``uplink_py.Access`` (its serialized grant is what pickles)."""
+        return cls(access=access.serialize(), **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The options as given, plus the grant when it came from STORJ_ACCESS (another
+        # process may not have that variable). Never a project: each process opens its own.
+        options = dict(self.storage_options)
+        if self._from_env:
+            options["access"] = self._key[1]
+        return make_instance, (type(self), self.storage_args, options)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} ({'access grant' if self._key[0] == 'access' else 'passphrase'})>"
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def project(self) -> Project:
+        """This process's project for these credentials, opened on first use."""
+        return _project_for(self._key)
+
+    def close(self) -> None:
+        """Close this process's project for these credentials (reopened if used again)."""
+        with _lock:
+            project = _projects.pop(self._key, None)
+        if project is not None:
+            project.close()
+
+    def _strip(self, path: PathArg) -> str:
+        """``bucket/key`` without ``sj://`` and trailing slashes."""
+        stripped: str = self._strip_protocol(path)
+        return stripped
+
+    def _split(self, path: PathArg) -> tuple[str, str]:
+        """``(bucket, key)`` of a path; either may be empty (the root, a bucket)."""
+        bucket, _, key = self._strip(path).partition("/")
+        return bucket, key
+
+    def _split_key(self, path: PathArg) -> tuple[str, str]:
+        """``(bucket, key)`` of a path that must name an object."""
+        bucket, key = self._split(path)
+        if not key:
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self._strip(path))
+        return bucket, key
+
+    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``[fn(item) ...]`` on up to ``max_concurrency`` threads (the project releases
+        the GIL); results in order; the first error stops what has not started."""
+        if len(items) <= 1 or self.max_concurrency == 1:
+            return [fn(item) for item in items]
+        pool = ThreadPoolExecutor(min(self.max_concurrency, len(items)), thread_name_prefix="uplink-py-fs")
+        futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        """Forget cached listings of ``path`` and its parents (all of them with None)."""
+        if path is None:
+            self.dircache.clear()
+        else:
+            name = self._strip(path)
+            while True:
+                self.dircache.pop(name, None)
+                if not name:
+                    break
+                name = self._parent(name)
+        super().invalidate_cache(path)
+
+    # ------------------------------------------------------------ listing
+
+    def ls(self, path: PathArg, detail: bool = True, refresh: bool = False, **kwargs: Any) -> list[Info] | list[str]:
+        """Entries under ``path``: buckets at the root, else objects and prefixes one level
+        down (``[info]`` when ``path`` is an object). Listings are cached per instance
+        until a write through it, or ``refresh=True``."""
+        path = self._strip(path)
+        entries: list[Info] | None = None if refresh else self.dircache.get(path)
+        if entries is None:
+            entries, is_dir = self._list(path)
+            if is_dir:
+                self.dircache[path] = entries
+        if detail:
+            return [dict(e) for e in entries]
+        return [e["name"] for e in entries]
+
+    def _list(self, path: str) -> tuple[list[Info], bool]:
+        if not path:
+            return sorted((_bucket_info(b) for b in self.project.iter_buckets()), key=lambda e: e["name"]), True
+        bucket, key = self._split(path)
+        prefix = f"{key}/" if key else ""
+        entries: list[Info] = []
+        marker = False
+        for obj in self.project.iter_objects(bucket, ListObjectsOptions(prefix=prefix, system=True)):
+            if obj.is_prefix:
+                entries.append(_dir_info(f"{bucket}/{obj.key.rstrip('/')}"))
+            elif obj.key == prefix:
+                marker = True  # an empty object named like the directory ("folder" marker)
+            else:
+                entries.append(_object_info(bucket, obj))
+        entries.sort(key=lambda e: e["name"])
+        if entries or marker or not key:
+            return entries, True
+        try:
+            return [_object_info(bucket, self.project.stat_object(bucket, key), metadata=True)], False
+        except ObjectNotFoundError:
+            raise _not_found(path) from None
+
+    def info(self, path: PathArg, **kwargs: Any) -> Info:
+        """Details of one path: an object (``type`` "file"), a prefix or bucket
+        ("directory"); FileNotFoundError when there is nothing."""
+        path = self._strip(path)
+        if not path:
+            return _dir_info("")
+        bucket, key = self._split(path)
+        if not key:
+            return _bucket_info(self.project.stat_bucket(bucket))
+        try:
+            return _object_info(bucket, self.project.stat_object(bucket, key), metadata=True)
+        except ObjectNotFoundError:
+            pass
+        for _ in self.project.iter_objects(bucket, ListObjectsOptions(prefix=f"{key}/")):
+            return _dir_info(path)
+        raise _not_found(path)
+
+    def exists(self, path: PathArg, **kwargs: Any) -> bool:
+        """Whether an object, prefix or bucket is at ``path`` (other errors propagate)."""
+        try:
+            self.info(path)
+            return True
+        except (FileNotFoundError, BucketNameInvalidError, ObjectKeyInvalidError):
+            return False
+
+    def find(
+        self,
+        path: PathArg,
+        maxdepth: int | None = None,
+        withdirs: bool = False,
+        detail: bool = False,
+        **kwargs: Any,
+    ) -> list[str] | dict[str, Info]:
+        """Every object below ``path`` (and the prefixes, with ``withdirs``), sorted.
+
+        Without ``maxdepth`` this is one recursive listing per bucket, not a walk.
+        """
+        if maxdepth is not None:
+            return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)  # type: ignore[no-any-return]
+        out = self._find(self._strip(path), withdirs)
+        names = sorted(out)
+        if detail:
+            return {name: out[name] for name in names}
+        return names
+
+    def _find(self, path: str, withdirs: bool) -> dict[str, Info]:
+        if not path:  # every bucket, listed concurrently
+            buckets = self._list("")[0]
+            out: dict[str, Info] = {}
+            for found in self._map(lambda b: self._find_in_bucket(b["name"], withdirs), buckets):
+                out.update(found)
+            return out
+        bucket, key = self._split(path)
+        out = {}
+        options = ListObjectsOptions(prefix=f"{key}/" if key else "", recursive=True, system=True)
+        for obj in self.project.iter_objects(bucket, options):
+            if obj.key.endswith("/"):  # an empty "folder" marker object
+                name = f"{bucket}/{obj.key.rstrip('/')}"
+            else:
+                info = _object_info(bucket, obj)
+                name = info["name"]
+                out[name] = info
+                name = self._parent(name)
+            if withdirs:
+                while len(name) > len(path):
+                    out.setdefault(name, _dir_info(name))
+                    name = self._parent(name)
+        if withdirs and (out or not key):
+            out[path] = self.info(path) if not key else _dir_info(path)
+        if not out and key:
+            try:
+                info = self.info(path)
+            except FileNotFoundError:
+                pass
+            else:
+                if info["type"] == "file":
+                    out[path] = info
+        return out
+
+    def _find_in_bucket(self, bucket: str, withdirs: bool) -> dict[str, Info]:
+        try:
+            return self._find(bucket, withdirs)
+        except BucketNotFoundError:  # deleted since the root was listed
+            return {}
+
+    # ------------------------------------------------------------ buckets and directories
+
+    def mkdir(self, path: PathArg, create_parents: bool = True, **kwargs: Any) -> None:
+        """Create a bucket (``path`` is a bucket name; FileExistsError if it exists); for a
+        deeper path, create its bucket when ``create_parents`` (prefixes are not stored)."""
+        bucket, key = self._split(path)
+        if not bucket:
+            raise FileExistsError(errno.EEXIST, "the root always exists", "")
+        if not key:
+            self.project.create_bucket(bucket)
+        elif create_parents:
+            self.project.ensure_bucket(bucket)
+        else:
+            self.project.stat_bucket(bucket)  # FileNotFoundError when missing
+        self.invalidate_cache(bucket)
+
+    def makedirs(self, path: PathArg, exist_ok: bool = False) -> None:
+        """Create the bucket of ``path`` (FileExistsError for an existing bucket unless
+        ``exist_ok``)."""
+        bucket, key = self._split(path)
+        if not bucket:
+            if not exist_ok:
+                raise FileExistsError(errno.EEXIST, "the root always exists", "")
+            return
+        try:
+            self.project.create_bucket(bucket)
+        except BucketAlreadyExistError:
+            if not exist_ok and not key:
+                raise
+        self.invalidate_cache(bucket)
+
+    def rmdir(self, path: PathArg) -> None:
+        """Remove an empty bucket, or an empty prefix's marker object; OSError(ENOTEMPTY)
+        when something is inside."""
+        path = self._strip(path)
+        bucket, key = self._split(path)
+        if not bucket:
+            raise PermissionError(errno.EPERM, "refusing to remove the root", "")
+        if not key:
+            try:
+                self.project.delete_bucket(bucket)
+            except BucketNotEmptyError:
+                raise _not_empty(path) from None
+        else:
+            prefix = f"{key}/"
+            children = (o for o in self.project.iter_objects(bucket, ListObjectsOptions(prefix=prefix)) if o.key != prefix)
+            if next(children, None) is not None:
+                raise _not_empty(path)
+            if self.project.delete_object(bucket, prefix) is None:
+                raise _not_found(path)
+        self.invalidate_cache(path)
+
+    def rm(self, path: PathArg | list[PathArg], recursive: bool = False, maxdepth: int | None = None) -> None:
+        """Delete objects (concurrently); with ``recursive``, everything under prefixes,
+        and buckets named at the top level with all their objects."""
+        paths: list[str] = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
+        if "" in paths:
+            raise PermissionError(errno.EPERM, "refusing to remove the root (every bucket)", "")
+        buckets = [p for p in paths if "/" not in p]
+        whole = set(buckets) if recursive and maxdepth is None else set()
+        objects = [p for p in paths if "/" in p and p.partition("/")[0] not in whole]
+
+        def delete(p: str) -> bool:
+            bucket, key = self._split(p)
+            deleted = self.project.delete_object(bucket, key) is not None
+            if not deleted and recursive:  # a prefix; an empty "folder" object may mark it
+                deleted = self.project.delete_object(bucket, f"{key}/") is not None
+            return deleted
+
+        try:
+            for p, deleted in zip(objects, self._map(delete, objects)):
+                if not deleted and not recursive:
+                    if self.isdir(p):
+                        raise IsADirectoryError(errno.EISDIR, "a prefix: use recursive=True", p)
+                    raise _not_found(p)
+            self._map(self.project.delete_bucket_with_objects, sorted(whole))
+            for b in buckets:
+                if b not in whole:
+                    try:
+                        self.project.delete_bucket(b)
+                    except BucketNotEmptyError:
+                        raise _not_empty(b) from None
+        finally:
+            for p in paths:
+                self.invalidate_cache(p)
+
+    def rm_file(self, path: PathArg) -> None:
+        """Delete one object (FileNotFoundError when there is none)."""
+        bucket, key = self._split_key(path)
+        if self.project.delete_object(bucket, key) is None:
+            raise _not_found(self._strip(path))
+        self.invalidate_cache(self._strip(path))
+
+    # ------------------------------------------------------------ whole objects
+
+    def cat_file(self, path: PathArg, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
+        """The object's bytes, or ``[start:end)`` of them (negative counts from the end,
+        like a slice) with one ranged download."""
+        bucket, key = self._split_key(path)
+        return self._read(bucket, key, start, end)
+
+    def _read(self, bucket: str, key: str, start: int | None, end: int | None) -> bytes:
+        if not start and end is None:
+            return self.project.download_bytes(
+                bucket, key, max_concurrency=self.max_concurrency, part_size=self.part_size
+            )
+        if (start or 0) < 0 or (end is not None and end < 0):
+            size = self.project.stat_object(bucket, key).system.content_length
+            if start is not None and start < 0:
+                start = max(0, size + start)
+            if end is not None and end < 0:
+                end = max(0, size + end)
+        start = start or 0
+        if end is not None and end <= start:
+            self.project.stat_object(bucket, key)  # FileNotFoundError for a missing object
+            return b""
+        length = -1 if end is None else end - start
+        return self.project.download_bytes(bucket, key, DownloadOptions(start, length))
+
+    def cat_ranges(
+        self,
+        paths: list[PathArg],
+        starts: int | None | list[int | None],
+        ends: int | None | list[int | None],
+        max_gap: int | None = None,
+        on_error: str = "return",
+        **kwargs: Any,
+    ) -> list[bytes | Exception]:
+        """Byte ranges of objects, downloaded concurrently (``max_concurrency`` at a time);
+        with ``on_error="return"`` a failed range gives its exception in place."""
+        if max_gap is not None:
+            raise NotImplementedError("max_gap is not supported")
+        if not isinstance(paths, list):
+            raise TypeError("paths must be a list")
+        starts_ = starts if isinstance(starts, list) else [starts] * len(paths)
+        ends_ = ends if isinstance(ends, list) else [ends] * len(paths)
+        if len(starts_) != len(paths) or len(ends_) != len(paths):
+            raise ValueError("paths, starts and ends must have the same length")
+
+        def one(item: tuple[PathArg, int | None, int | None]) -> bytes | Exception:
+            try:
+                return self.cat_file(*item)
+            except Exception as exc:
+                if on_error == "return":
+                    return exc
+                raise
+
+        return self._map(one, list(zip(paths, starts_, ends_)))
+
+    def pipe_file(self, path: PathArg, value: Any, mode: str = "overwrite", **kwargs: Any) -> None:
+        """Store ``value`` (any bytes-like buffer) as the object at ``path``; ``mode="create"``
+        refuses an existing object (checked first, not atomically). ``metadata`` sets
+        custom metadata."""
+        bucket, key = self._split_key(path)
+        if mode == "create" and self.exists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(path))
+        self.project.upload_bytes(
+            bucket, key, value, custom_metadata=kwargs.get("metadata"),
+            max_concurrency=self.max_concurrency, part_size=self.part_size,
+        )
+        self.invalidate_cache(self._strip(path))
+
+    def put_file(
+        self,
+        lpath: PathArg,
+        rpath: PathArg,
+        callback: Callback = DEFAULT_CALLBACK,
+        mode: str = "overwrite",
+        **kwargs: Any,
+    ) -> None:
+        """Upload a local file (memory-mapped; large files as parallel parts; nothing is
+        committed on error). The bucket must exist."""
+        if os.path.isdir(lpath):
+            return  # prefixes are not stored; the files inside will make it
+        bucket, key = self._split_key(rpath)
+        if mode == "create" and self.exists(rpath):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(rpath))
+        size = os.path.getsize(lpath)
+        callback.set_size(size)
+        self.project.upload_file(
+            bucket, key, lpath, custom_metadata=kwargs.get("metadata"), max_concurrency=self.max_concurrency,
+            part_size=self.part_size, progress=_progress(callback),
+        )
+        callback.absolute_update(size)
+        self.invalidate_cache(self._strip(rpath))
+
+    def get_file(
+        self,
+        rpath: PathArg,
+        lpath: Any,
+        callback: Callback = DEFAULT_CALLBACK,
+        outfile: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        """Download an object to a local path (atomically: large objects in parallel
+        ranges into a temporary file that is renamed at the end) or into an open binary
+        file; a prefix or bucket makes a local directory."""
+        if outfile is None and isfilelike(lpath):
+            outfile = lpath
+        bucket, key = self._split(rpath)
+        if not key:
+            if outfile is None:
+                os.makedirs(lpath, exist_ok=True)
+            return
+        if outfile is not None:
+            self._stream_to(bucket, key, outfile, callback)
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
+        try:
+            info = self.project.download_file(
+                bucket, key, lpath, max_concurrency=self.max_concurrency, part_size=self.part_size,
+                progress=_progress(callback),
+            )
+        except ObjectNotFoundError:
+            if self.isdir(rpath):
+                os.makedirs(lpath, exist_ok=True)
+                return
+            raise
+        callback.set_size(info.size)
+        callback.absolute_update(info.size)
+
+    def _stream_to(self, bucket: str, key: str, outfile: Any, callback: Callback) -> None:
+        buffer = bytearray(8 * MiB)
+        with self.project.download_object(bucket, key) as download:
+            callback.set_size(download.file_size())
+            while True:
+                n = download.readinto(buffer)
+                if n == 0:
+                    break
+                with memoryview(buffer) as view:
+                    outfile.write(view[:n])
+                callback.relative_update(n)
+
+    def cp_file(self, path1: PathArg, path2: PathArg, **kwargs: Any) -> None:
+        """Copy an object on the satellite, without moving its data through this machine."""
+        b1, k1 = self._split_key(path1)
+        b2, k2 = self._split_key(path2)
+        self.project.copy_object(b1, k1, b2, k2)
+        self.invalidate_cache(self._strip(path2))
+
+    def created(self, path: PathArg) -> _dt.datetime:
+        """When the object (or bucket) was created."""
+        return _dt.datetime.fromtimestamp(self.info(path).get("created") or 0, _dt.timezone.utc)
+
+    def modified(self, path: PathArg) -> _dt.datetime:
+        """The same as :meth:`created`: Storj objects are replaced, never modified."""
+        return self.created(path)
+
+    # ------------------------------------------------------------ files
+
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> StorjFile:
+        return StorjFile(self, path, mode, block_size, autocommit, cache_options=cache_options, **kwargs)
+
+
+class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
+    """One Storj object open for reading or writing (made by ``StorjFileSystem.open``).
+
+    Reading (``rb``): seekable; each cache miss is one ranged download
+    (``DownloadOptions(offset, length)``) of at least ``block_size`` bytes, cached by
+    fsspec's ``cache_type`` ("readahead" by default; "bytes", "blockcache", "all", "none"
+    and the others work too).
+
+    Writing (``wb``, ``xb``): written bytes are streamed to one upload in ``block_size``
+    blocks; ``close()`` commits it (inside ``fs.transaction``, the transaction's end
+    does). An exception leaving the ``with`` block, ``discard()``, or dropping the file
+    unclosed aborts it: nothing is stored. ``metadata={...}`` sets custom metadata;
+    ``expires`` (Unix seconds or aware datetime) makes the object expire.
+    """
+
+    DEFAULT_BLOCK_SIZE = 8 * MiB
+    fs: StorjFileSystem
+
+    def __init__(
+        self,
+        fs: StorjFileSystem,
+        path: str,
+        mode: str = "rb",
+        block_size: int | str | None = "default",
+        autocommit: bool = True,
+        cache_type: str = "readahead",
+        cache_options: dict[str, Any] | None = None,
+        size: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        expires: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if mode == "ab":
+            raise NotImplementedError("Storj objects cannot be appended to; write a new object")
+        if mode not in ("rb", "wb", "xb"):
+            raise ValueError(f"unsupported mode {mode!r}: use 'rb', 'wb' or 'xb'")
+        self.bucket, self.key = fs._split_key(path)
+        self._upload: Upload | None = None
+        self._discarded = False
+        self._metadata = dict(metadata) if metadata is not None else None
+        self._expires = expires
+        info: Info | None = None
+        if mode == "rb" and size is None:
+            info = fs.info(path)
+            if info["type"] != "file":
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+            size = info["size"]
+        if mode == "xb" and fs.exists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
+        super().__init__(
+            fs, path, mode, block_size, autocommit, cache_type=cache_type, cache_options=cache_options,
+            size=size, **kwargs,
+        )
+        if info is not None:
+            self._details = info
+
+    # reading
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        """``[start, end)`` of the object, in one ranged download."""
+        return self.fs._read(self.bucket, self.key, start, end)
+
+    # writing
+
+    def _initiate_upload(self) -> None:
+        self._upload = self.fs.project.upload_object(self.bucket, self.key, UploadOptions(expires=self._expires))
+
+    def _upload_chunk(self, final: bool = False) -> bool:
+        upload = self._upload
+        assert upload is not None
+        try:
+            if self.buffer.tell():
+                with self.buffer.getbuffer() as view:
+                    upload.write(view)
+            if final and self.autocommit:
+                self.commit()
+        except BaseException:
+            self._abort()
+            raise
+        return True
+
+    def commit(self) -> None:
+        """Make the written object visible (called by ``close``, or by a transaction)."""
+        upload = self._upload
+        if upload is None or self._discarded:
+            raise ValueError("nothing to commit: the file was not closed, or was discarded")
+        try:
+            if self._metadata:
+                upload.set_custom_metadata(self._metadata)
+            upload.commit()
+        except BaseException:
+            self._abort()
+            raise
+        self.fs.invalidate_cache(self.path)
+
+    def discard(self) -> None:
+        """Abort the upload: nothing written through this file is stored."""
+        self._abort()
+        self.buffer = io.BytesIO()  # drop what was not sent
+        self.closed = True
+
+    def _abort(self) -> None:
+        self._discarded = True
+        upload, self._upload = self._upload, None
+        if upload is not None:
+            try:
+                upload.abort()
+            except Exception:  # the error that brought us here says more
+                pass
+
+    def close(self) -> None:
+        """Commit a written file (unless discarded); release a read file's cache."""
+        if self._discarded:
+            self.closed = True
+            return
+        super().close()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None and self.mode != "rb" and not self.closed:
+            self.discard()
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "mode", "rb") != "rb" and not self.closed:
+            warnings.warn(
+                f"unclosed {self}: its upload was aborted, nothing was stored", ResourceWarning, stacklevel=2
+            )
+            self.discard()
+            return
+        if not self.closed:
+            self.close()

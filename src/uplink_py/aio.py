@@ -1,0 +1,459 @@
+"""asyncio facade: awaitable project, upload and download operations.
+
+Every call runs the blocking method of :class:`uplink_py.Project` on a bounded
+``ThreadPoolExecutor`` owned by the :class:`AsyncProject` (the native module releases
+the GIL for every network call, so the event loop and other transfers keep running)::
+
+    from uplink_py import aio
+
+    async with await aio.open_project(grant, max_workers=16) as project:
+        await project.upload_bytes("bucket", "key", b"data")
+        blobs = await asyncio.gather(*(project.download_bytes("bucket", k) for k in keys))
+        async for obj in project.list_objects("bucket", ListObjectsOptions(recursive=True)):
+            ...
+        async with await project.upload_object("bucket", "big") as upload:  # commit, or abort on error
+            await upload.write(chunk)
+
+Cancelling the awaiting task cancels the transfer: the native handles the operation
+opened get ``cancel()`` (an upload is aborted, a multipart upload too: nothing is
+committed), a project call gets ``Project.cancel_calls()`` when it is the only one in
+flight on the project (``cancel_calls`` stops all of them, and others must not fail),
+and the ``CancelledError`` is re-raised only once the worker thread has stopped, so the
+transfer is over when ``await task`` returns. An upload whose commit had already
+completed when the cancellation arrived stays committed.
+
+Errors are the classes of :mod:`uplink_py.errors`. Progress callbacks are called from
+worker threads (use ``loop.call_soon_threadsafe`` to reach the loop).
+
+Importing this module does not load the native module (see ``uplink_py._native``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import errors
+from ._transfer import DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, ProgressCallback
+from .module_classes import (
+    Bucket,
+    DownloadOptions,
+    ListBucketsOptions,
+    ListObjectsOptions,
+    Object,
+    UploadOptions,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer, Self
+
+    from .access import Access
+    from .download import Download
+    from .project import Metadata, PathLike, Project
+    from .upload import PartUpload, Upload
+
+T = TypeVar("T")
+DEFAULT_MAX_WORKERS = 16
+_LIST_BATCH = 500  # listed items fetched per executor call
+
+__all__ = ["AsyncDownload", "AsyncProject", "AsyncUpload", "DEFAULT_MAX_WORKERS", "open_project"]
+
+
+async def open_project(access: Access | str, *, max_workers: int = DEFAULT_MAX_WORKERS) -> AsyncProject:
+    """Open a project from an :class:`~uplink_py.Access` or a serialized grant.
+
+    ``max_workers`` bounds the operations that run at once; more wait their turn.
+    """
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ValueError("max_workers must be a positive int")
+
+    def open_sync() -> Project:
+        grant = access
+        if isinstance(grant, str):
+            from .uplink import Uplink
+
+            grant = Uplink().parse_access(grant)
+        return grant.open_project()
+
+    project = await asyncio.get_running_loop().run_in_executor(None, open_sync)
+    return AsyncProject(project, max_workers=max_workers)
+
+
+class _Scope:
+    """One operation's view of the project: it routes the native calls, remembers the
+    transfers they open and the project calls in flight, and cancels them on demand.
+
+    Project's whole-object methods run with a scope as ``self`` (they only call the
+    methods below), so their parallel parts are cancellable too.
+    """
+
+    def __init__(self, owner: AsyncProject) -> None:
+        self._owner = owner
+        self._project = owner.project
+        self._handles: set[Any] = set()
+        self._calls = 0
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        with self._owner._lock:
+            self.cancelled = True
+            for handle in self._handles:
+                handle.cancel()
+            if self._calls and self._calls == self._owner._calls:
+                self._project.cancel_calls()  # no other operation has a call in flight
+
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        with self._owner._lock:
+            if self.cancelled:
+                raise errors.CancelledError("operation cancelled")
+            self._calls += 1
+            self._owner._calls += 1
+        try:
+            yield
+        finally:
+            with self._owner._lock:
+                self._calls -= 1
+                self._owner._calls -= 1
+
+    def call(self, method: Callable[..., T], *args: Any) -> T:
+        """A project call (stat, list, delete, ...), cancellable while it runs alone."""
+        with self._call():
+            return method(*args)
+
+    def track(self, handle: T) -> T:
+        with self._owner._lock:
+            self._handles.add(handle)
+            if self.cancelled:
+                handle.cancel()  # type: ignore[attr-defined]
+        return handle
+
+    # -- what Project's whole-object methods and uplink_py._transfer call on "self"
+    def stat_object(self, bucket: str, key: str) -> Object:
+        return self.call(self._project.stat_object, bucket, key)
+
+    def upload_object(self, bucket: str, key: str, options: UploadOptions | None = None) -> Upload:
+        return self.track(self.call(self._project.upload_object, bucket, key, options))
+
+    def download_object(self, bucket: str, key: str, options: DownloadOptions | None = None) -> Download:
+        return self.track(self.call(self._project.download_object, bucket, key, options))
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int) -> PartUpload:
+        return self.track(self.call(self._project.upload_part, bucket, key, upload_id, number))
+
+    def begin_upload(self, bucket: str, key: str, options: UploadOptions | None = None) -> Any:
+        return self.call(self._project.begin_upload, bucket, key, options)
+
+    def commit_upload(self, bucket: str, key: str, upload_id: str, options: Any = None) -> Object:
+        return self.call(self._project.commit_upload, bucket, key, upload_id, options)
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self._project.abort_upload(bucket, key, upload_id)  # cleanup: runs even when cancelled
+
+    def download_into(self, *args: Any, **kwargs: Any) -> int:
+        return _sync_project().download_into(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _sync_project() -> type[Project]:
+    from .project import Project
+
+    return Project
+
+
+class AsyncProject:
+    """An open project driven from asyncio; ``async with`` closes it.
+
+    ``project`` is the underlying :class:`uplink_py.Project` (thread-safe; usable from
+    executor threads for anything not wrapped here).
+    """
+
+    def __init__(self, project: Project, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        self.project = project
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="uplink-py-aio")
+        self._lock = threading.Lock()
+        self._calls = 0  # project calls in flight, over all scopes
+
+    async def _run(self, fn: Callable[[_Scope], T]) -> T:
+        """Runs ``fn(scope)`` on the executor; cancellation cancels what it opened."""
+        if self.project.closed:
+            raise errors.InvalidHandleError("project is closed")
+        scope = _Scope(self)
+        future: Future[T] = self._executor.submit(fn, scope)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            scope.cancel()
+            if not future.cancel():  # already running: wait until it has stopped
+                waiter = asyncio.wrap_future(future)
+                await asyncio.wait([waiter])
+                if not waiter.cancelled():
+                    waiter.exception()  # retrieved: the cancellation is what the caller gets
+            raise
+
+    # ------------------------------------------------------------ lifetime
+    @property
+    def closed(self) -> bool:
+        return self.project.closed
+
+    async def close(self) -> None:
+        """Close the project (open transfers are cancelled first) and the executor."""
+        # Not on our executor: it may be full of calls that this close cancels.
+        await asyncio.get_running_loop().run_in_executor(None, self.project.close)
+        self._executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<AsyncProject {'closed' if self.closed else 'open'}>"
+
+    # ------------------------------------------------------------ buckets
+    async def stat_bucket(self, bucket: str) -> Bucket:
+        return await self._run(lambda s: s.call(self.project.stat_bucket, bucket))
+
+    async def create_bucket(self, bucket: str) -> Bucket:
+        return await self._run(lambda s: s.call(self.project.create_bucket, bucket))
+
+    async def ensure_bucket(self, bucket: str) -> Bucket:
+        return await self._run(lambda s: s.call(self.project.ensure_bucket, bucket))
+
+    async def delete_bucket(self, bucket: str, *, with_objects: bool = False) -> Bucket:
+        method = self.project.delete_bucket_with_objects if with_objects else self.project.delete_bucket
+        return await self._run(lambda s: s.call(method, bucket))
+
+    def list_buckets(self, options: ListBucketsOptions | None = None) -> AsyncIterator[Bucket]:
+        """``async for bucket in project.list_buckets(): ...``"""
+        return self._iterate(lambda: self.project.iter_buckets(options))
+
+    # ------------------------------------------------------------ objects
+    async def stat_object(self, bucket: str, key: str) -> Object:
+        return await self._run(lambda s: s.stat_object(bucket, key))
+
+    async def delete_object(self, bucket: str, key: str) -> Object | None:
+        return await self._run(lambda s: s.call(self.project.delete_object, bucket, key))
+
+    async def copy_object(self, bucket: str, key: str, new_bucket: str, new_key: str) -> Object:
+        return await self._run(lambda s: s.call(self.project.copy_object, bucket, key, new_bucket, new_key))
+
+    async def move_object(self, bucket: str, key: str, new_bucket: str, new_key: str) -> None:
+        await self._run(lambda s: s.call(self.project.move_object, bucket, key, new_bucket, new_key))
+
+    def list_objects(self, bucket: str, options: ListObjectsOptions | None = None) -> AsyncIterator[Object]:
+        """``async for obj in project.list_objects(bucket, options): ...``"""
+        return self._iterate(lambda: self.project.iter_objects(bucket, options))
+
+    async def _iterate(self, start: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+        iterator: Iterator[T] | None = None
+
+        def batch(scope: _Scope) -> list[T]:
+            nonlocal iterator
+            with scope._call():
+                if iterator is None:
+                    iterator = start()
+                return [item for _, item in zip(range(_LIST_BATCH), iterator)]
+
+        while True:
+            items = await self._run(batch)
+            for item in items:
+                yield item
+            if len(items) < _LIST_BATCH:
+                return
+
+    # ------------------------------------------------------------ whole objects
+    async def upload_bytes(
+        self,
+        bucket: str,
+        key: str,
+        data: Buffer,
+        upload_options: UploadOptions | None = None,
+        custom_metadata: Metadata = None,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> Object:
+        """See :meth:`uplink_py.Project.upload_bytes`; ``data`` must not change meanwhile."""
+        upload = functools.partial(
+            _sync_project().upload_bytes, bucket_name=bucket, storj_path=key, data=data,
+            upload_options=upload_options, custom_metadata=custom_metadata,
+            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
+        )
+        return await self._run(upload)
+
+    async def upload_file(
+        self,
+        bucket: str,
+        key: str,
+        path: PathLike,
+        upload_options: UploadOptions | None = None,
+        custom_metadata: Metadata = None,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> Object:
+        """See :meth:`uplink_py.Project.upload_file`."""
+        upload = functools.partial(
+            _sync_project().upload_file, bucket_name=bucket, storj_path=key, path=path,
+            upload_options=upload_options, custom_metadata=custom_metadata,
+            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
+        )
+        return await self._run(upload)
+
+    async def download_bytes(
+        self,
+        bucket: str,
+        key: str,
+        download_options: DownloadOptions | None = None,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> bytes:
+        """See :meth:`uplink_py.Project.download_bytes`."""
+        download = functools.partial(
+            _sync_project().download_bytes, bucket_name=bucket, storj_path=key, download_options=download_options,
+            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
+        )
+        return await self._run(download)
+
+    async def download_into(
+        self,
+        bucket: str,
+        key: str,
+        buffer: Buffer,
+        offset: int = 0,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """See :meth:`uplink_py.Project.download_into`; don't touch ``buffer`` until it returns."""
+        download = functools.partial(
+            _sync_project().download_into, bucket_name=bucket, storj_path=key, buffer=buffer, offset=offset,
+            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
+        )
+        return await self._run(download)
+
+    async def download_file(
+        self,
+        bucket: str,
+        key: str,
+        path: PathLike,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        part_size: int = DEFAULT_PART_SIZE,
+        progress: ProgressCallback | None = None,
+    ) -> Object:
+        """See :meth:`uplink_py.Project.download_file` (atomic: no partial file, also when cancelled)."""
+        download = functools.partial(
+            _sync_project().download_file, bucket_name=bucket, storj_path=key, path=path,
+            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
+        )
+        return await self._run(download)
+
+    # ------------------------------------------------------------ streams
+    async def upload_object(self, bucket: str, key: str, options: UploadOptions | None = None) -> AsyncUpload:
+        """A streamed upload: ``async with await project.upload_object(b, k) as up: await up.write(...)``."""
+        upload = await self._run(lambda s: s.upload_object(bucket, key, options))
+        return AsyncUpload(self, upload)
+
+    async def download_object(self, bucket: str, key: str, options: DownloadOptions | None = None) -> AsyncDownload:
+        """A streamed download: ``async with await project.download_object(b, k) as d: await d.read(n)``."""
+        download = await self._run(lambda s: s.download_object(bucket, key, options))
+        return AsyncDownload(self, download)
+
+
+class _AsyncTransfer:
+    def __init__(self, owner: AsyncProject, handle: Any) -> None:
+        self._owner = owner
+        self.handle = handle  # the native Upload or Download
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        """``fn()`` on the project's executor; cancellation cancels this transfer."""
+        def call(scope: _Scope) -> T:
+            scope.track(self.handle)
+            return fn()
+
+        return await self._owner._run(call)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.handle.closed)
+
+    async def info(self) -> Object:
+        return await self._run(self.handle.info)
+
+    def cancel(self) -> None:
+        """Cancel from anywhere (an upload is aborted; later calls raise)."""
+        self.handle.cancel()
+
+
+class AsyncUpload(_AsyncTransfer):
+    """One object uploaded as a stream. ``async with`` commits, or aborts on any error
+    (including cancellation of the task)."""
+
+    async def write(self, data: Buffer) -> int:
+        """Write all of ``data`` (do not change it until this returns); the count written."""
+        return await self._run(lambda: self.handle.write(data))
+
+    async def set_custom_metadata(self, metadata: Metadata) -> None:
+        await self._run(lambda: self.handle.set_custom_metadata(metadata))
+
+    async def commit(self) -> None:
+        await self._run(self.handle.commit)
+
+    async def abort(self) -> None:
+        """Abort (idempotent; no-op after commit)."""
+        await self._run(self.handle.abort)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            await self.commit()
+        else:  # a no-op when a cancelled write already aborted it
+            await asyncio.shield(self._run(self.handle.abort))
+
+
+class AsyncDownload(_AsyncTransfer):
+    """One object (or a range) downloaded as a stream; ``async with`` closes it."""
+
+    async def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all the rest when negative); ``b""`` at the end."""
+        if size < 0:
+            return await self._run(self.handle.readall)
+        def read() -> bytes:
+            data: bytes = self.handle.read(size)[0]
+            return data
+
+        return await self._run(read)
+
+    async def readinto(self, buffer: Buffer) -> int:
+        """Fill ``buffer`` until full or the end of the object; the count read."""
+        return await self._run(lambda: self.handle.readinto(buffer))
+
+    async def file_size(self) -> int:
+        return await self._run(self.handle.file_size)
+
+    async def close(self) -> None:
+        await self._run(self.handle.close)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.shield(self._run(self.handle.close))
+

@@ -1,0 +1,57 @@
+"""The benchmark harness still runs (bench/run.py), without judging its numbers.
+
+It runs the hidden `--smoke` plan (12 MiB, 20 small objects, one repeat: about 15 s
+here), which goes through every code path of `--quick` and `--full` with smaller
+sizes; `--quick` itself takes a few minutes, too long for every test run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, StorjNetwork
+
+pytestmark = pytest.mark.integration
+
+RATIOS = (
+    "download_ratio_vs_go",
+    "upload_ratio_vs_go",
+    "download_parallel_ratio_vs_go_best",
+    "upload_parallel_ratio_vs_go_best",
+    "small_objects_ratio_vs_go",
+    "tracemalloc_peak_bytes",
+)
+
+
+def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
+    env = {
+        **os.environ,
+        "STORJ_TEST_SATELLITE": storj_network.satellite,
+        "STORJ_TEST_API_KEY": storj_network.api_key,
+        "STORJ_TEST_PASSPHRASE": storj_network.passphrase,
+        "STORJ_TEST_ACCESS": storj_network.access,
+        "STORJ_TEST_UPLINK_CLI": storj_network.uplink_cli,
+    }
+    res = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, f"bench/run.py failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    assert storj_network.access not in res.stdout + res.stderr  # the grant is a secret
+    lines = res.stdout.strip().splitlines()
+    doc = json.loads(lines[-1])  # the JSON object is the last line
+    for key in RATIOS:
+        value = doc[key]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
+        assert math.isfinite(value) and value > 0, (key, value)
+    assert doc["meta"]["plan"] == "smoke"
+    assert "download_ratio_vs_go" in res.stdout.split(lines[-1])[0]  # the table came first
+    # the run removed its bucket
+    assert doc["meta"]["bucket"].startswith("bench-")
+    assert doc["meta"]["bucket"] not in [b["Name"] for b in storj_network.ls()]

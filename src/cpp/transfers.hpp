@@ -138,7 +138,14 @@ protected:
     template <class F>
     auto run(Needs needs, F &&f) const {
         const std::shared_ptr<State> state = require();
-        return call_blocking(canceller(Traits::cancel, state->handle()), [&] {
+        // Ctrl-C: uplink-c finishes (aborts) the transfer even if f returns first, so
+        // mark it finished here too.
+        const Canceller interrupt = [s = state.get()] {
+            Phase open = Phase::Open;
+            s->phase.compare_exchange_strong(open, s->cancelled_phase());
+            Traits::cancel(s->handle());
+        };
+        return call_blocking(interrupt, [&] {
             const std::lock_guard<std::mutex> lock(state->mutex);
             if (needs == Needs::Open) {
                 state->check_open();
@@ -217,7 +224,13 @@ public:
 
     void commit() {
         this->run(Needs::Open, [](State &state) {
-            check(Traits::commit(state.handle()));
+            UplinkError *err = Traits::commit(state.handle());
+            if (err != nullptr && err->code != UPLINK_ERROR_CANCELED) {
+                // uplink finishes an upload on its first commit, failed or not: nothing was
+                // committed, and abort() must now be the no-op it is after an abort.
+                state.phase = Phase::Aborted;
+            }
+            check(err);
             state.phase = Phase::Committed;
         });
     }

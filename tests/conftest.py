@@ -195,6 +195,23 @@ def _py_bucket(access, hint: str) -> Iterator[str]:  # type: ignore[no-untyped-d
         project.delete_bucket_with_objects(name)
 
 
+# --- hypothesis profiles (tests/test_bad_input.py) ----------------------------
+# HYPOTHESIS_PROFILE picks one: "ci" (the default: a few thousand cases in all, under
+# a minute), "deep" (scripts/fuzz-deep: 10,000+), "sanitize" (scripts/sanitize: a
+# few hundred, as ASan is slow). No example database: nothing is written to the repo,
+# and a failure prints the blob that reproduces it (@reproduce_failure).
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_HYPOTHESIS = {"ci": 400, "deep": 2000, "sanitize": 40}
+for _name, _examples in _HYPOTHESIS.items():
+    settings.register_profile(
+        _name, max_examples=_examples, deadline=None, database=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
 # --- CI must run every test: a skip is a failure, never a silent pass ---------
 
 _skipped: list[str] = []
@@ -210,7 +227,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = 1
 
 
+# Figures tests report (fuzz case counts, RSS growth...), printed at the end of the run.
+SUMMARY_LINES = pytest.StashKey[list]()
+
+
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    for line in terminalreporter.config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
     if _skipped:
         terminalreporter.write_line(
             f"FAILED: {len(_skipped)} test(s) skipped; every test must run: " + ", ".join(_skipped), red=True

@@ -71,46 +71,4 @@ def test_native_names_resolve_lazily() -> None:
     assert not missing, missing
 
 
-def test_a_forked_child_gets_a_clear_error() -> None:
-    """The Go runtime does not survive fork(): after the parent loaded it, a call in the child
-    raises ForkedProcessError instead of hanging."""
-    res = run_python("""
-        import os, sys
-        import uplink_py
-        from uplink_py import Uplink
-        from uplink_py.errors import ForkedProcessError
-        uplink_py.uplink_version()  # the parent loads the native module
-        pid = os.fork()
-        if pid == 0:
-            try:
-                Uplink().parse_access("anything")
-            except ForkedProcessError as exc:
-                print("child:", type(exc).__name__, flush=True)
-                os._exit(0)
-            except BaseException as exc:
-                print("child: wrong error", type(exc).__name__, exc, flush=True)
-                os._exit(1)
-            print("child: no error", flush=True)
-            os._exit(2)
-        _, status = os.waitpid(pid, 0)
-        print("parent: child exit", os.waitstatus_to_exitcode(status))
-        print("parent still works:", bool(uplink_py.uplink_version()))
-    """)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert "child: ForkedProcessError" in res.stdout, res.stdout + res.stderr
-    assert "parent: child exit 0" in res.stdout and "parent still works: True" in res.stdout
-
-
-def test_a_child_forked_before_loading_works() -> None:
-    """Importing without loading keeps fork() safe: the child can load and use the module."""
-    res = run_python("""
-        import os
-        import uplink_py
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0 if uplink_py.uplink_version() else 1)
-        _, status = os.waitpid(pid, 0)
-        print("child exit", os.waitstatus_to_exitcode(status))
-    """)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert "child exit 0" in res.stdout
+# The fork tests (a child forked before or after loading) are in test_fork.py.

@@ -270,17 +270,27 @@ MetadataArg::MetadataArg(py::handle metadata) {
     if (metadata.is_none()) {
         return;
     }
-    if (py::hasattr(metadata, "entries")) {
-        for (py::handle entry : metadata.attr("entries")) {
-            add(entry.attr("key"), entry.attr("value"));
+    const char *expected = "custom metadata must be a CustomMetadata (entries with .key and .value), a Mapping "
+                           "of str or bytes, or None";
+    try {
+        if (py::hasattr(metadata, "entries")) {
+            for (py::handle entry : metadata.attr("entries")) {
+                add(entry.attr("key"), entry.attr("value"));
+            }
+        } else if (py::hasattr(metadata, "items")) {
+            for (py::handle item : metadata.attr("items")()) {
+                add(item[py::int_(0)], item[py::int_(1)]);
+            }
+        } else {
+            throw py::type_error(std::string(expected) + ", not " + type_name(metadata));
         }
-    } else if (py::hasattr(metadata, "items")) {
-        for (py::handle item : metadata.attr("items")()) {
-            add(item[py::int_(0)], item[py::int_(1)]);
+    } catch (py::error_already_set &e) {
+        // An entry without .key, an item that is not a pair: the argument's type is wrong.
+        if (e.matches(PyExc_AttributeError) || e.matches(PyExc_IndexError) || e.matches(PyExc_KeyError)) {
+            py::raise_from(e, PyExc_TypeError, expected);
+            throw py::error_already_set();
         }
-    } else {
-        throw py::type_error("custom metadata must be a CustomMetadata, a Mapping or None, not " +
-                             type_name(metadata));
+        throw;
     }
     // Views are taken once items_ stops growing: its elements' buffers are then stable.
     for (auto &[key, value] : items_) {

@@ -17,7 +17,8 @@ std::string quoted(const std::string &text) {
 
 size_t file_buffer_size(py::handle buffer_size) {
     const auto size = static_cast<size_t>(int_arg(buffer_size, "buffer_size", 0));
-    return size == 0 ? kDefaultFileBuffer : size;
+    // A hint: never a larger allocation than read() makes (a huge size is not a huge buffer).
+    return size == 0 ? kDefaultFileBuffer : std::min(size, kMaxReadChunk);
 }
 
 py::bytes new_bytes(size_t size) {
@@ -126,7 +127,11 @@ size_t Upload::write_file(py::handle file, py::handle buffer_size) {
     require();
     const py::bytearray buffer = new_bytearray(size);
     const py::object readinto = py::getattr(file, "readinto", py::none());
-    const py::object read = readinto.is_none() ? py::object(file.attr("read")) : py::object(py::none());
+    const py::object read = readinto.is_none() ? py::getattr(file, "read", py::none()) : py::object(py::none());
+    if (readinto.is_none() && read.is_none()) {
+        throw py::type_error(std::string("write_file() needs a binary file with readinto() or read(), not '") +
+                             Py_TYPE(file.ptr())->tp_name + "'");
+    }
     size_t total = 0;
     for (;;) {
         size_t n = 0;
@@ -292,7 +297,11 @@ size_t Download::read_file(py::handle file, py::handle buffer_size) {
     const size_t size = file_buffer_size(buffer_size);
     require();
     const py::bytearray buffer = new_bytearray(size);
-    const py::object write = file.attr("write");
+    const py::object write = py::getattr(file, "write", py::none());
+    if (write.is_none()) {
+        throw py::type_error(std::string("read_file() needs a binary file with write(), not '") +
+                             Py_TYPE(file.ptr())->tp_name + "'");
+    }
     size_t total = 0;
     for (;;) {
         char *data = PyByteArray_AS_STRING(buffer.ptr());

@@ -201,7 +201,8 @@ def upload_view(
 def mapped_file(path: str | os.PathLike[str], size: int | None = None) -> Iterator[memoryview]:
     """A file's bytes as a memoryview (read-only, or writable and resized to ``size``)."""
     writable = size is not None
-    with open(path, "r+b" if writable else "rb") as file:
+    # fspath first: open() takes an int as a file descriptor (and closes it afterwards).
+    with open(os.fspath(path), "r+b" if writable else "rb") as file:
         if writable:
             file.truncate(size)
         length = os.fstat(file.fileno()).st_size

@@ -121,6 +121,18 @@ def unique_bucket_name(hint: str) -> str:
     return f"{slug}-{secrets.token_hex(6)}"
 
 
+@pytest.fixture(scope="module")
+def private_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StorjNetwork, dict[str, str]]]:
+    """A network of the test module's own, for tests that stop its nodes or its satellite;
+    the dict is the environment that points scripts/testnet at it."""
+    env = {**os.environ, "UPLINK_PY_TESTNET_DIR": str(tmp_path_factory.mktemp("private-net"))}
+    run_testnet("up", env=env)
+    try:
+        yield StorjNetwork.from_env(parse_env(run_testnet("env", env=env).stdout)), env
+    finally:
+        run_testnet("down", env=env)
+
+
 @pytest.fixture
 def bucket(storj_network: StorjNetwork, request: pytest.FixtureRequest) -> Iterator[str]:
     """An empty bucket of the test's own, removed with its objects afterwards."""

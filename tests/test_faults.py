@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import StorjNetwork, parse_env, run_testnet, unique_bucket_name
+from conftest import StorjNetwork, run_testnet, unique_bucket_name
 from test_interrupts import black_hole, with_satellite  # noqa: F401  (black_hole is a fixture)
 
 pytestmark = pytest.mark.integration
@@ -74,16 +73,6 @@ def test_dial_timeout_is_honoured_by_project_calls(storj_network: StorjNetwork, 
 # --- storage nodes and the satellite of a private network ----------------------
 
 
-@pytest.fixture(scope="module")
-def private_net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StorjNetwork, dict[str, str]]]:
-    env = {**os.environ, "UPLINK_PY_TESTNET_DIR": str(tmp_path_factory.mktemp("faults-net"))}
-    run_testnet("up", env=env)
-    try:
-        yield StorjNetwork.from_env(parse_env(run_testnet("env", env=env).stdout)), env
-    finally:
-        run_testnet("down", env=env)
-
-
 def sha(data: Any) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -105,11 +94,11 @@ def download(project: Any, bucket: str, key: str) -> bytes:
         return d.readall()
 
 
-def test_stopped_nodes_within_and_beyond_the_margin(private_net: tuple[StorjNetwork, dict[str, str]]) -> None:
+def test_stopped_nodes_within_and_beyond_the_margin(private_network: tuple[StorjNetwork, dict[str, str]]) -> None:
     from uplink_py import Uplink
     from uplink_py.errors import ObjectNotFoundError, StorjException
 
-    net, env = private_net
+    net, env = private_network
     bucket = unique_bucket_name("faults")
     project = Uplink().parse_access(net.access).open_project()
     try:
@@ -150,12 +139,12 @@ def test_stopped_nodes_within_and_beyond_the_margin(private_net: tuple[StorjNetw
         project.close()
 
 
-def test_stopped_satellite_fails_fast(private_net: tuple[StorjNetwork, dict[str, str]], tmp_path: Path) -> None:
+def test_stopped_satellite_fails_fast(private_network: tuple[StorjNetwork, dict[str, str]], tmp_path: Path) -> None:
     """Runs last: shuts the private network down under an open project."""
     from uplink_py import Config, Uplink
     from uplink_py.errors import StorjException
 
-    net, env = private_net
+    net, env = private_network
     access = Uplink().parse_access(net.access)
     with access.config_open_project(Config(dial_timeout_milliseconds=1000)) as project:
         project.list_buckets()  # a pooled connection to the satellite is open

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import StorjNetwork, parse_env, run_testnet, unique_bucket_name
+from conftest import StorjNetwork, run_testnet, unique_bucket_name
 
 pytestmark = pytest.mark.integration
 
@@ -36,22 +35,12 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.fixture(scope="module")
-def own_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StorjNetwork, dict[str, str]]]:
-    env = {**os.environ, "UPLINK_PY_TESTNET_DIR": str(tmp_path_factory.mktemp("testnet"))}
-    run_testnet("up", env=env)
-    try:
-        yield StorjNetwork.from_env(parse_env(run_testnet("env", env=env).stdout)), env
-    finally:
-        run_testnet("down", env=env)
-
-
 def status(env: dict[str, str]) -> dict:
     return json.loads(run_testnet("status", env=env).stdout)
 
 
-def test_up_is_idempotent(own_network: tuple[StorjNetwork, dict[str, str]]) -> None:
-    net, env = own_network
+def test_up_is_idempotent(private_network: tuple[StorjNetwork, dict[str, str]]) -> None:
+    net, env = private_network
     before = status(env)
     out = run_testnet("up", env=env).stdout
     assert "already running" in out
@@ -59,17 +48,17 @@ def test_up_is_idempotent(own_network: tuple[StorjNetwork, dict[str, str]]) -> N
     assert after["pid"] == before["pid"] and after["satellite"] == before["satellite"] == net.satellite
 
 
-def test_stop_node_rejects_a_bad_index(own_network: tuple[StorjNetwork, dict[str, str]]) -> None:
-    _, env = own_network
+def test_stop_node_rejects_a_bad_index(private_network: tuple[StorjNetwork, dict[str, str]]) -> None:
+    _, env = private_network
     res = run_testnet("stop-node", "999", env=env, check=False)
     assert res.returncode == 1
     assert "no storage node" in res.stdout
 
 
 def test_uploads_survive_stopped_nodes_within_the_margin(
-    own_network: tuple[StorjNetwork, dict[str, str]], tmp_path: Path
+    private_network: tuple[StorjNetwork, dict[str, str]], tmp_path: Path
 ) -> None:
-    net, env = own_network
+    net, env = private_network
     st = status(env)
     nodes = st["storage_nodes_running"]
     rs_min, _, success, total = (int(x) for x in st["rs"].split("/"))
@@ -106,8 +95,8 @@ def test_uploads_survive_stopped_nodes_within_the_margin(
     assert keys == sorted(["before"] + [f"after-{i}" for i in range(upload_margin)])  # no partial object
 
 
-def test_down_leaves_nothing_behind(own_network: tuple[StorjNetwork, dict[str, str]]) -> None:
-    net, env = own_network
+def test_down_leaves_nothing_behind(private_network: tuple[StorjNetwork, dict[str, str]]) -> None:
+    net, env = private_network
     st = status(env)
     state_dir = Path(env["UPLINK_PY_TESTNET_DIR"])
     postgres = json.loads((state_dir / "postgres.json").read_text())

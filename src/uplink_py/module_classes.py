@@ -85,12 +85,8 @@ class ListBucketsOptions:
 
 
 @dataclass
-class ListUploadsOptions:
-    prefix: str = ""
-    cursor: str = ""
-    recursive: bool = False
-    system: bool = False
-    custom: bool = False
+class ListUploadsOptions(ListObjectsOptions):
+    """Listing of multipart uploads in progress: the same options as for objects."""
 
 
 @dataclass

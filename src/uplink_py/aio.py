@@ -156,9 +156,6 @@ class _Scope:
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self._project.abort_upload(bucket, key, upload_id)  # cleanup: runs even when cancelled
 
-    def download_into(self, *args: Any, **kwargs: Any) -> int:
-        return _sync_project().download_into(self, *args, **kwargs)  # type: ignore[arg-type]
-
 
 def _sync_project() -> type[Project]:
     from .project import Project

@@ -92,9 +92,10 @@ class Project(_CoreProject):
                 if progress is not None:
                     progress(len(data), len(data))
                 return data
+        # The size is known from the download just opened: no stat_object round trip.
         buffer = bytearray(size)
-        self.download_into(
-            bucket_name, storj_path, buffer, max_concurrency=max_concurrency, part_size=part_size, progress=progress
+        _transfer.download_view(
+            self, bucket_name, storj_path, memoryview(buffer), 0, max_concurrency, part_size, progress
         )
         return bytes(buffer)
 

@@ -31,7 +31,7 @@ ensure_registered()
 
 def worker_state() -> dict[str, Any]:
     """Runs on a worker: its pid, and the projects uplink_py.fsspec opened there."""
-    import uplink_py.fsspec as module
+    import uplink_py.engine.projects as module
 
     return {"pid": os.getpid(), "projects": len(module._projects)}
 

@@ -16,6 +16,7 @@ import threading
 import warnings
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
@@ -528,15 +529,17 @@ def test_open_read_seek(fs: StorjFileSystem, blob: tuple[str, bytes]) -> None:
 def test_open_read_uses_ranged_downloads_and_readahead(
     fs: StorjFileSystem, blob: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from uplink_py import engine
+
     path, data = blob
-    calls: list[tuple[int | None, int | None]] = []
-    original = fs._read
+    calls: list[tuple[int, int]] = []
+    original = engine.read_range
 
-    def traced(bucket: str, key: str, start: int | None, end: int | None) -> bytes:
+    def traced(project: Any, pinned: Any, start: int, end: int) -> bytes:  # a spy: the real read runs
         calls.append((start, end))
-        return original(bucket, key, start, end)
+        return original(project, pinned, start, end)
 
-    monkeypatch.setattr(fs, "_read", traced)
+    monkeypatch.setattr(engine, "read_range", traced)
     block = 512 * 1024
     with fs.open(path, "rb", block_size=block) as f:
         chunks = [f.read(1000) for _ in range(400)]  # 400 KB of small sequential reads
@@ -714,7 +717,7 @@ def test_pickle_round_trip_same_process(storj_network: StorjNetwork, bucket: str
 
 CHILD = r"""
 import hashlib, os, pickle, sys
-import uplink_py.fsspec as m
+import uplink_py.engine.projects as m
 fs = pickle.load(sys.stdin.buffer)
 path = sys.argv[1]
 data = fs.cat_file(path)
@@ -751,17 +754,17 @@ def test_pickle_in_a_new_process_opens_its_own_project(storj_network: StorjNetwo
 
 
 def test_forked_child_does_not_reuse_the_parents_project(fs: StorjFileSystem, bucket: str) -> None:
-    import uplink_py.fsspec as module
+    import uplink_py.engine.projects as module
     from uplink_py.errors import ForkedProcessError
 
     put(fs, f"{bucket}/f", b"f")
     parent_project = fs.project
-    assert module._projects[fs._key] is parent_project
+    assert module._projects[fs._credentials] is parent_project
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through the pipe
         try:
-            dropped = fs._key not in module._projects
+            dropped = fs._credentials not in module._projects
             try:
                 fs.cat_file(f"{bucket}/f")
                 outcome = "no error"

@@ -412,6 +412,6 @@ def test_the_passphrase_never_reaches_the_disk(storj_network: StorjNetwork, py_b
             escaped = line.split('"')[1]  # -xx: the path as \xNN escapes
             path = bytes.fromhex(escaped.replace("\\x", "")).decode("utf-8", "replace")
             opened.add(path if path.startswith("/") else str(dirs["cwd"] / path))
-    assert str(dirs["cwd"] / "back.bin") in opened or any("uplink-py-" in p for p in opened), sorted(opened)
+    assert str(dirs["cwd"] / "back.bin") in opened or any(p.endswith(".uplink-py.part") for p in opened), sorted(opened)
     outside = {p for p in opened if not p.startswith(str(root) + "/") and not p.startswith("/dev/")}
     assert not outside, f"files opened for writing outside the fresh dirs: {sorted(outside)}"

@@ -309,11 +309,37 @@ py::object bucket_to_py(const UplinkBucket &bucket) {
     return classes->bucket("name"_a = decode_str(bucket.name), "created"_a = bucket.created);
 }
 
-py::object object_to_py(const UplinkObject &object) {
+py::object object_to_py(const UplinkObject &object, const char *identity) {
     using namespace pybind11::literals;
+    py::object version = py::none();
+    py::object identity_str = py::none();
+    if (identity != nullptr && *identity != '\0') {
+        const std::string text(identity);
+        const std::string hex = text.substr(text.rfind(':') + 1);  // "created:length:version"
+        identity_str = py::str(text);
+        if (!hex.empty()) {
+            version = py::str(hex);
+        }
+    }
     return classes->object("key"_a = decode_str(object.key), "is_prefix"_a = object.is_prefix,
                            "system"_a = system_metadata_to_py(object.system),
-                           "custom"_a = custom_metadata_to_py(object.custom));
+                           "custom"_a = custom_metadata_to_py(object.custom), "version"_a = version,
+                           "identity"_a = identity_str);
+}
+
+CString version_arg(py::handle version) {
+    if (version.is_none()) {
+        return CString{};
+    }
+    if (!PyUnicode_Check(version.ptr())) {
+        throw py::type_error(std::string("version must be a str (Object.version) or None, not ") +
+                             Py_TYPE(version.ptr())->tp_name);
+    }
+    CString text{encode_str(version)};
+    if (text.value.empty() || text.value.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        throw py::value_error("version must be a hexadecimal str, as Object.version reports it");
+    }
+    return text;
 }
 
 py::object upload_info_to_py(const UplinkUploadInfo &info) {

@@ -141,10 +141,15 @@ private:
 // ---------------------------------------------------------------- results
 
 py::object bucket_to_py(const UplinkBucket &bucket);
-py::object object_to_py(const UplinkObject &object);
+// identity: the object's identity (uplink_py_download_identity), when the call reported one;
+// it also gives Object.version.
+py::object object_to_py(const UplinkObject &object, const char *identity = nullptr);
 py::object upload_info_to_py(const UplinkUploadInfo &info);
 py::object part_to_py(const UplinkPart &part);
 py::object credentials_to_py(const EdgeCredentials &credentials);
+
+// An object version argument: None (the latest) or the hex str an Object.version holds.
+CString version_arg(py::handle version);
 
 // ---------------------------------------------------------------- CString caster
 

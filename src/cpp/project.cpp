@@ -82,10 +82,16 @@ py::list Project::list_buckets(py::handle options) {
 
 // ---------------------------------------------------------------- objects
 
-py::object Project::stat_object(const CString &bucket_name, const CString &key) {
-    const ObjectResultOwner object = call(
-        [&](UplinkProject *p) { return take<ObjectResultOwner>(uplink_stat_object(p, bucket_name.c(), key.c())); });
-    return object ? object_to_py(*object.get()) : py::none();
+py::object Project::stat_object(const CString &bucket_name, const CString &key, py::handle version) {
+    const CString c_version = version_arg(version);
+    auto [object, found] = call([&](UplinkProject *p) {
+        UplinkStringResult identity{};
+        UplinkObjectResult result =
+            uplink_py_stat_object_version(p, bucket_name.c(), key.c(), c_version.c(), &identity);
+        StringResultOwner identity_owner(identity);  // set only on success
+        return std::make_pair(take<ObjectResultOwner>(result), std::move(identity_owner));
+    });
+    return object ? object_to_py(*object.get(), found.get()) : py::none();
 }
 
 py::object Project::delete_object(const CString &bucket_name, const CString &key) {
@@ -144,17 +150,21 @@ py::object Project::upload_object(const CString &bucket_name, const CString &key
     return handle;
 }
 
-py::object Project::download_object(const CString &bucket_name, const CString &key, py::handle options) {
+py::object Project::download_object(const CString &bucket_name, const CString &key, py::handle options,
+                                     py::handle version) {
     UplinkDownloadOptions c_options = download_options_arg(options);
+    const CString c_version = version_arg(version);
     require();
     auto [handle, download] = new_handle<Download>(handle_types().download);
-    auto [owner, content_length] = call([&](UplinkProject *p) {
-        DownloadOwner opened =
-            take<DownloadOwner>(uplink_download_object(p, bucket_name.c(), key.c(), &c_options));
-        const ObjectResultOwner info = take<ObjectResultOwner>(uplink_download_info(opened.get()));
-        return std::make_pair(std::move(opened), info ? info.get()->system.content_length : 0);
+    DownloadOpened opened = call([&](UplinkProject *p) {
+        DownloadOwner owner = take<DownloadOwner>(
+            uplink_py_download_object_version(p, bucket_name.c(), key.c(), c_version.c(), &c_options));
+        const ObjectResultOwner info = take<ObjectResultOwner>(uplink_download_info(owner.get()));
+        const StringResultOwner found = take<StringResultOwner>(uplink_py_download_identity(owner.get()));
+        return DownloadOpened{std::move(owner), info ? info.get()->system.content_length : 0,
+                              found ? std::string(found.get()) : std::string()};
     });
-    download->adopt(state_, std::move(owner), bucket_name.value, key.value, c_options, content_length);
+    download->adopt(state_, std::move(opened), bucket_name.value, key.value, c_options);
     return handle;
 }
 
@@ -259,7 +269,8 @@ void bind_project(py::module_ &m) {
         .def("delete_bucket_with_objects", bucket_method(uplink_delete_bucket_with_objects), py::arg("bucket_name"))
         .def("list_buckets", &Project::list_buckets, py::arg("list_bucket_options") = none)
         .def("iter_buckets", &Project::iter_buckets, py::arg("list_bucket_options") = none)
-        .def("stat_object", &Project::stat_object, py::arg("bucket_name"), py::arg("storj_path"))
+        .def("stat_object", &Project::stat_object, py::arg("bucket_name"), py::arg("storj_path"), py::kw_only(),
+             py::arg("version") = none)
         .def("delete_object", &Project::delete_object, py::arg("bucket_name"), py::arg("storj_path"))
         .def("list_objects", &Project::list_objects, py::arg("bucket_name"), py::arg("list_object_options") = none)
         .def("iter_objects", &Project::iter_objects, py::arg("bucket_name"), py::arg("list_object_options") = none)
@@ -272,7 +283,7 @@ void bind_project(py::module_ &m) {
         .def("upload_object", &Project::upload_object, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_options") = none)
         .def("download_object", &Project::download_object, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("download_options") = none)
+             py::arg("download_options") = none, py::kw_only(), py::arg("version") = none)
         .def("begin_upload", &Project::begin_upload, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_options") = none)
         .def("commit_upload", &Project::commit_upload, py::arg("bucket_name"), py::arg("storj_path"),

@@ -36,7 +36,8 @@ public:
     py::object iter_buckets(py::handle options);
     py::list list_buckets(py::handle options);
 
-    py::object stat_object(const CString &bucket_name, const CString &key);
+    // version: None for the latest, or the hex version an Object reports.
+    py::object stat_object(const CString &bucket_name, const CString &key, py::handle version);
     py::object delete_object(const CString &bucket_name, const CString &key);
     py::object iter_objects(const CString &bucket_name, py::handle options);
     py::list list_objects(const CString &bucket_name, py::handle options);
@@ -47,7 +48,8 @@ public:
     void update_object_metadata(const CString &bucket_name, const CString &key, py::handle metadata);
 
     py::object upload_object(const CString &bucket_name, const CString &key, py::handle options);
-    py::object download_object(const CString &bucket_name, const CString &key, py::handle options);
+    py::object download_object(const CString &bucket_name, const CString &key, py::handle options,
+                               py::handle version);
 
     py::object begin_upload(const CString &bucket_name, const CString &key, py::handle options);
     py::object commit_upload(const CString &bucket_name, const CString &key, const CString &upload_id,

@@ -223,12 +223,13 @@ std::string PartUpload::repr() const {
 
 // ---------------------------------------------------------------- downloads
 
-void Download::adopt(const std::shared_ptr<ProjectState> &project, DownloadOwner handle, std::string bucket,
-                     std::string key, UplinkDownloadOptions range, int64_t content_length) {
+void Download::adopt(const std::shared_ptr<ProjectState> &project, DownloadOpened opened, std::string bucket,
+                     std::string key, UplinkDownloadOptions range) {
     bucket_ = std::move(bucket);
     key_ = std::move(key);
     range_ = range;
-    content_length_ = content_length;
+    const int64_t content_length = content_length_ = opened.content_length;
+    identity_ = std::move(opened.identity);
     // The range uplink serves: a negative offset counts from the end, a negative length
     // reads to the end.
     const int64_t start = range.offset < 0 ? std::max<int64_t>(0, content_length + range.offset)
@@ -236,7 +237,7 @@ void Download::adopt(const std::shared_ptr<ProjectState> &project, DownloadOwner
     const int64_t end =
         range.length < 0 || range.length > content_length - start ? content_length : start + range.length;
     remaining_ = end - start;
-    TransferCore::adopt(project, std::move(handle));
+    TransferCore::adopt(project, std::move(opened.handle));
 }
 
 ReadOutcome Download::fill(State &state, char *data, size_t n) {
@@ -321,10 +322,15 @@ int64_t Download::file_size() const {
     return content_length_;
 }
 
+const std::string &Download::identity() const {
+    require();
+    return identity_;
+}
+
 py::object Download::info() {
     const ObjectResultOwner object = run(
         Needs::Handle, [](State &state) { return take<ObjectResultOwner>(uplink_download_info(state.handle())); });
-    return object ? object_to_py(*object.get()) : py::none();
+    return object ? object_to_py(*object.get(), identity_.c_str()) : py::none();
 }
 
 void Download::close() {
@@ -388,6 +394,9 @@ void bind_transfers(py::module_ &m) {
         .def("readall", &Download::readall)
         .def("read_file", &Download::read_file, py::arg("file"), py::arg("buffer_size") = 0)
         .def("file_size", &Download::file_size)
+        .def_property_readonly("identity", &Download::identity,
+                               "Names the stored object this download reads (equal to Object.identity of the "
+                               "same version): every read returns bytes of that one version.")
         .def("info", &Download::info)
         .def("close", &Download::close)
         .def("cancel", &Download::cancel)

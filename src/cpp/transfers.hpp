@@ -245,9 +245,16 @@ public:
         });
     }
 
-    // Commits when the block succeeded, aborts when it raised; never suppresses.
+    // Commits when the block succeeded, aborts when it raised; never suppresses. A block
+    // that ends normally after another thread cancelled the upload raises: nothing was
+    // stored, and leaving quietly would say otherwise.
     void exit(py::handle exc_type) {
         if (this->closed()) {
+            const Phase now = this->state_ ? this->state_->phase.load() : Phase::Closed;
+            if (exc_type.is_none() && (now == Phase::Cancelled || now == Phase::ProjectClosed)) {
+                throw UplinkFailure(UPLINK_ERROR_CANCELED, std::string(Traits::name) + " was " +
+                                                               phase_word(now) + " before it could commit: nothing was stored");
+            }
             return;
         }
         if (!exc_type.is_none()) {
@@ -304,17 +311,24 @@ private:
     uint32_t part_number_ = 0;
 };
 
+// A download just opened, with what its object info said then.
+struct DownloadOpened {
+    DownloadOwner handle;
+    int64_t content_length = 0;
+    std::string identity;  // of the object version every read of this download returns
+};
+
 class Download : public TransferCore<DownloadTraits> {
 public:
-    // content_length: of the object, from its info when the download was opened.
-    void adopt(const std::shared_ptr<ProjectState> &project, DownloadOwner handle, std::string bucket,
-               std::string key, UplinkDownloadOptions range, int64_t content_length);
+    void adopt(const std::shared_ptr<ProjectState> &project, DownloadOpened opened, std::string bucket,
+               std::string key, UplinkDownloadOptions range);
     std::pair<py::bytes, size_t> read(py::handle size_to_read);
     size_t readinto(py::handle buffer);
     py::bytes readall();
     // Copies the rest of the download into file.write through one reusable buffer.
     size_t read_file(py::handle file, py::handle buffer_size);
     int64_t file_size() const;
+    const std::string &identity() const;
     py::object info();
     void close();  // idempotent
     void exit(py::handle exc_type);
@@ -327,6 +341,7 @@ private:
     std::string bucket_, key_;
     UplinkDownloadOptions range_{0, -1};
     int64_t content_length_ = 0;
+    std::string identity_;
     std::atomic<int64_t> remaining_{0};  // bytes of the range not read yet: caps allocations
 };
 

@@ -31,16 +31,16 @@ Importing this module does not load the native module (see ``uplink_py._native``
 from __future__ import annotations
 
 import asyncio
-import functools
+import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import errors
-from ._transfer import DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, ProgressCallback
+from . import engine, errors
+from .engine import DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, ProgressCallback, Tuning
 from .module_classes import (
     Bucket,
     DownloadOptions,
@@ -53,10 +53,11 @@ from .module_classes import (
 if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
 
-    from .access import Access
     from .download import Download
-    from .project import Metadata, PathLike, Project
-    from .upload import PartUpload, Upload
+    from .engine.sources import SourceLike
+    from .engine.uploads import Metadata
+    from .project import PathLike, Project
+    from .upload import Upload
 
 T = TypeVar("T")
 DEFAULT_MAX_WORKERS = 16
@@ -65,54 +66,38 @@ _LIST_BATCH = 500  # listed items fetched per executor call
 __all__ = ["AsyncDownload", "AsyncProject", "AsyncUpload", "DEFAULT_MAX_WORKERS", "open_project"]
 
 
-async def open_project(access: Access | str, *, max_workers: int = DEFAULT_MAX_WORKERS) -> AsyncProject:
+async def open_project(access: engine.AccessLike, *, max_workers: int = DEFAULT_MAX_WORKERS) -> AsyncProject:
     """Open a project from an :class:`~uplink_py.Access` or a serialized grant.
 
     ``max_workers`` bounds the operations that run at once; more wait their turn.
     """
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ValueError("max_workers must be a positive int")
-
-    def open_sync() -> Project:
-        grant = access
-        if isinstance(grant, str):
-            from .uplink import Uplink
-
-            grant = Uplink().parse_access(grant)
-        return grant.open_project()
-
-    project = await asyncio.get_running_loop().run_in_executor(None, open_sync)
+    engine.positive_int(max_workers, "max_workers")
+    project = await asyncio.get_running_loop().run_in_executor(None, engine.open_project, access)
     return AsyncProject(project, max_workers=max_workers)
 
 
-class _Scope:
-    """One operation's view of the project: it routes the native calls, remembers the
-    transfers they open and the project calls in flight, and cancels them on demand.
-
-    Project's whole-object methods run with a scope as ``self`` (they only call the
-    methods below), so their parallel parts are cancellable too.
-    """
+class _TaskScope(CancelScope):
+    """The engine's cancel scope for one awaited operation. Project calls are counted
+    over the whole AsyncProject: cancelling may interrupt an in-flight project call only
+    with ``Project.cancel_calls()``, which stops every call of the project, so it is used
+    only when this operation's call is the only one in flight."""
 
     def __init__(self, owner: AsyncProject) -> None:
+        super().__init__()
         self._owner = owner
-        self._project = owner.project
-        self._handles: set[Any] = set()
         self._calls = 0
-        self.cancelled = False
 
     def cancel(self) -> None:
+        super().cancel()
         with self._owner._lock:
-            self.cancelled = True
-            for handle in self._handles:
-                handle.cancel()
             if self._calls and self._calls == self._owner._calls:
-                self._project.cancel_calls()  # no other operation has a call in flight
+                self._owner.project.cancel_calls()
 
     @contextmanager
-    def _call(self) -> Iterator[None]:
+    def calling(self) -> Iterator[None]:
+        """Counts a project call (or an iterator step) of this operation while it runs."""
         with self._owner._lock:
-            if self.cancelled:
-                raise errors.CancelledError("operation cancelled")
+            self.check()
             self._calls += 1
             self._owner._calls += 1
         try:
@@ -122,45 +107,9 @@ class _Scope:
                 self._calls -= 1
                 self._owner._calls -= 1
 
-    def call(self, method: Callable[..., T], *args: Any) -> T:
-        """A project call (stat, list, delete, ...), cancellable while it runs alone."""
-        with self._call():
-            return method(*args)
-
-    def track(self, handle: T) -> T:
-        with self._owner._lock:
-            self._handles.add(handle)
-            if self.cancelled:
-                handle.cancel()  # type: ignore[attr-defined]
-        return handle
-
-    # -- what Project's whole-object methods and uplink_py._transfer call on "self"
-    def stat_object(self, bucket: str, key: str) -> Object:
-        return self.call(self._project.stat_object, bucket, key)
-
-    def upload_object(self, bucket: str, key: str, options: UploadOptions | None = None) -> Upload:
-        return self.track(self.call(self._project.upload_object, bucket, key, options))
-
-    def download_object(self, bucket: str, key: str, options: DownloadOptions | None = None) -> Download:
-        return self.track(self.call(self._project.download_object, bucket, key, options))
-
-    def upload_part(self, bucket: str, key: str, upload_id: str, number: int) -> PartUpload:
-        return self.track(self.call(self._project.upload_part, bucket, key, upload_id, number))
-
-    def begin_upload(self, bucket: str, key: str, options: UploadOptions | None = None) -> Any:
-        return self.call(self._project.begin_upload, bucket, key, options)
-
-    def commit_upload(self, bucket: str, key: str, upload_id: str, options: Any = None) -> Object:
-        return self.call(self._project.commit_upload, bucket, key, upload_id, options)
-
-    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        self._project.abort_upload(bucket, key, upload_id)  # cleanup: runs even when cancelled
-
-
-def _sync_project() -> type[Project]:
-    from .project import Project
-
-    return Project
+    def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.calling():
+            return method(*args, **kwargs)
 
 
 class AsyncProject:
@@ -172,15 +121,15 @@ class AsyncProject:
 
     def __init__(self, project: Project, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
         self.project = project
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="uplink-py-aio")
+        self._executor = engine.executor(max_workers, "aio")
         self._lock = threading.Lock()
         self._calls = 0  # project calls in flight, over all scopes
 
-    async def _run(self, fn: Callable[[_Scope], T]) -> T:
+    async def _run(self, fn: Callable[[_TaskScope], T]) -> T:
         """Runs ``fn(scope)`` on the executor; cancellation cancels what it opened."""
         if self.project.closed:
             raise errors.InvalidHandleError("project is closed")
-        scope = _Scope(self)
+        scope = _TaskScope(self)
         future: Future[T] = self._executor.submit(fn, scope)
         try:
             return await asyncio.wrap_future(future)
@@ -233,7 +182,7 @@ class AsyncProject:
 
     # ------------------------------------------------------------ objects
     async def stat_object(self, bucket: str, key: str) -> Object:
-        return await self._run(lambda s: s.stat_object(bucket, key))
+        return await self._run(lambda s: s.call(self.project.stat_object, bucket, key))
 
     async def delete_object(self, bucket: str, key: str) -> Object | None:
         return await self._run(lambda s: s.call(self.project.delete_object, bucket, key))
@@ -251,9 +200,9 @@ class AsyncProject:
     async def _iterate(self, start: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         iterator: Iterator[T] | None = None
 
-        def batch(scope: _Scope) -> list[T]:
+        def batch(scope: _TaskScope) -> list[T]:
             nonlocal iterator
-            with scope._call():
+            with scope.calling():
                 if iterator is None:
                     iterator = start()
                 return [item for _, item in zip(range(_LIST_BATCH), iterator)]
@@ -266,6 +215,8 @@ class AsyncProject:
                 return
 
     # ------------------------------------------------------------ whole objects
+    # The transfer engine's functions, run with the operation's scope: cancelling the
+    # task cancels exactly what they opened.
     async def upload_bytes(
         self,
         bucket: str,
@@ -279,18 +230,14 @@ class AsyncProject:
         progress: ProgressCallback | None = None,
     ) -> Object:
         """See :meth:`uplink_py.Project.upload_bytes`; ``data`` must not change meanwhile."""
-        upload = functools.partial(
-            _sync_project().upload_bytes, bucket_name=bucket, storj_path=key, data=data,
-            upload_options=upload_options, custom_metadata=custom_metadata,
-            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
-        )
-        return await self._run(upload)
+        return await self.upload_file(bucket, key, engine.byte_view(data), upload_options, custom_metadata,
+                                      max_concurrency=max_concurrency, part_size=part_size, progress=progress)
 
     async def upload_file(
         self,
         bucket: str,
         key: str,
-        path: PathLike,
+        path: PathLike | SourceLike,
         upload_options: UploadOptions | None = None,
         custom_metadata: Metadata = None,
         *,
@@ -299,12 +246,11 @@ class AsyncProject:
         progress: ProgressCallback | None = None,
     ) -> Object:
         """See :meth:`uplink_py.Project.upload_file`."""
-        upload = functools.partial(
-            _sync_project().upload_file, bucket_name=bucket, storj_path=key, path=path,
-            upload_options=upload_options, custom_metadata=custom_metadata,
-            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
-        )
-        return await self._run(upload)
+        tuning = Tuning(max_concurrency, part_size)
+        return await self._run(lambda s: engine.upload_from(
+            self.project, bucket, key, path, options=upload_options, metadata=custom_metadata, tuning=tuning,
+            progress=progress, scope=s,
+        ))
 
     async def download_bytes(
         self,
@@ -317,11 +263,10 @@ class AsyncProject:
         progress: ProgressCallback | None = None,
     ) -> bytes:
         """See :meth:`uplink_py.Project.download_bytes`."""
-        download = functools.partial(
-            _sync_project().download_bytes, bucket_name=bucket, storj_path=key, download_options=download_options,
-            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
-        )
-        return await self._run(download)
+        tuning = Tuning(max_concurrency, part_size)
+        return await self._run(lambda s: engine.download_bytes(
+            self.project, bucket, key, download_options, tuning=tuning, progress=progress, scope=s,
+        ))
 
     async def download_into(
         self,
@@ -335,11 +280,10 @@ class AsyncProject:
         progress: ProgressCallback | None = None,
     ) -> int:
         """See :meth:`uplink_py.Project.download_into`; don't touch ``buffer`` until it returns."""
-        download = functools.partial(
-            _sync_project().download_into, bucket_name=bucket, storj_path=key, buffer=buffer, offset=offset,
-            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
-        )
-        return await self._run(download)
+        tuning = Tuning(max_concurrency, part_size)
+        return await self._run(lambda s: engine.download_into(
+            self.project, bucket, key, buffer, offset, tuning=tuning, progress=progress, scope=s,
+        ))
 
     async def download_file(
         self,
@@ -352,21 +296,20 @@ class AsyncProject:
         progress: ProgressCallback | None = None,
     ) -> Object:
         """See :meth:`uplink_py.Project.download_file` (atomic: no partial file, also when cancelled)."""
-        download = functools.partial(
-            _sync_project().download_file, bucket_name=bucket, storj_path=key, path=path,
-            max_concurrency=max_concurrency, part_size=part_size, progress=progress,
-        )
-        return await self._run(download)
+        tuning = Tuning(max_concurrency, part_size)
+        return await self._run(lambda s: engine.download_file(
+            self.project, bucket, key, os.fspath(path), tuning=tuning, progress=progress, scope=s,
+        ).info)
 
     # ------------------------------------------------------------ streams
     async def upload_object(self, bucket: str, key: str, options: UploadOptions | None = None) -> AsyncUpload:
         """A streamed upload: ``async with await project.upload_object(b, k) as up: await up.write(...)``."""
-        upload = await self._run(lambda s: s.upload_object(bucket, key, options))
+        upload: Upload = await self._run(lambda s: s.call(self.project.upload_object, bucket, key, options))
         return AsyncUpload(self, upload)
 
     async def download_object(self, bucket: str, key: str, options: DownloadOptions | None = None) -> AsyncDownload:
         """A streamed download: ``async with await project.download_object(b, k) as d: await d.read(n)``."""
-        download = await self._run(lambda s: s.download_object(bucket, key, options))
+        download: Download = await self._run(lambda s: s.call(self.project.download_object, bucket, key, options))
         return AsyncDownload(self, download)
 
 
@@ -377,9 +320,9 @@ class _AsyncTransfer:
 
     async def _run(self, fn: Callable[[], T]) -> T:
         """``fn()`` on the project's executor; cancellation cancels this transfer."""
-        def call(scope: _Scope) -> T:
-            scope.track(self.handle)
-            return fn()
+        def call(scope: _TaskScope) -> T:
+            with scope.track(self.handle):
+                return fn()
 
         return await self._owner._run(call)
 

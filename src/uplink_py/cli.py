@@ -27,13 +27,13 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
-from . import errors
+from . import engine, errors
 from ._version import __version__
 from .module_classes import ListObjectsOptions, Permission, SharePrefix
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 PROG = "uplink-py"
 ENV_ACCESS = "STORJ_ACCESS"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_CHUNK = 4 * 1024 * 1024
 # Long base58 runs: access grants and API keys. Redacted from every error message, so
 # even a grant pasted in the wrong place is not echoed back.
 _SECRET_LIKE = re.compile(r"[1-9A-HJ-NP-Za-km-z]{64,}")
@@ -263,19 +262,9 @@ def cmd_cp(session: Session, args: argparse.Namespace) -> None:
     total = sum(size for size, _, _ in jobs)
     bar = Progress(progress_on and total > 0, total, "cp")
     try:
-        if len(jobs) == 1:
-            jobs[0][2](bar.callback())
-        else:
-            with ThreadPoolExecutor(args.parallelism, thread_name_prefix="uplink-py-cp") as pool:
-                futures = [pool.submit(job, bar.callback()) for _, _, job in jobs]
-                try:
-                    for future in futures:
-                        future.result()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    project.close()  # cancels the transfers in flight; nothing half-committed
-                    raise
+        # A failure (or Ctrl-C) stops the rest; a transfer stopped midway commits nothing.
+        engine.run_tasks([partial(job, bar.callback()) for _, _, job in jobs], args.parallelism,
+                         engine.CancelScope())
     finally:
         bar.close()
 
@@ -286,9 +275,8 @@ def _upload_jobs(project: Project, args: argparse.Namespace, src: Path | None, d
             raise CliError("cp from stdin needs a full object URL (sj://BUCKET/KEY)", EXIT_USAGE)
 
         def from_stdin(progress: Callback) -> None:
-            with about(dst), project.upload_object(dst.bucket, dst.key) as upload:
-                stdin: Any = sys.stdin.buffer
-                upload.write_file(stdin, _CHUNK)
+            with about(dst):  # committed only once stdin ended and every byte was written
+                engine.upload_from(project, dst.bucket, dst.key, sys.stdin.buffer, progress=progress)
 
         return [(0, "-", from_stdin)]
     if src.is_dir():
@@ -365,7 +353,7 @@ def _copy_jobs(project: Project, args: argparse.Namespace, src: Remote, dst: Rem
 
 def _cat(project: Project, remote: Remote) -> None:
     with about(remote), project.download_object(remote.bucket, remote.key) as download:
-        download.read_file(sys.stdout.buffer, _CHUNK)
+        download.read_file(sys.stdout.buffer, engine.CHUNK)
     sys.stdout.buffer.flush()
 
 
@@ -470,9 +458,10 @@ def build_parser(redact: Callable[[str], str] = lambda text: text) -> argparse.A
     cp.add_argument("-r", "--recursive", action="store_true", help="copy a directory or a prefix")
     cp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar (default: on when stderr is a terminal)")
-    cp.add_argument("--parallelism", type=_positive, default=4, metavar="N", help="files at once (default 4)")
-    cp.add_argument("--part-size", type=_positive, default=64 * 1024 * 1024, metavar="BYTES",
-                    help="large files move as parallel parts of this size (default 64 MiB)")
+    cp.add_argument("--parallelism", type=_positive, default=engine.DEFAULT_CONCURRENCY, metavar="N",
+                    help=f"files at once (default {engine.DEFAULT_CONCURRENCY})")
+    cp.add_argument("--part-size", type=_positive, default=engine.DEFAULT_PART_SIZE, metavar="BYTES",
+                    help=f"large files move as parallel parts of this size (default {engine.DEFAULT_PART_SIZE >> 20} MiB)")
 
     cat = command("cat", cmd_cat, "write an object to stdout")
     cat.add_argument("url", help="sj://BUCKET/KEY")
@@ -501,12 +490,10 @@ def build_parser(redact: Callable[[str], str] = lambda text: text) -> argparse.A
 
 def _positive(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+        return engine.positive_int(int(text), "the value")
+    except ValueError as exc:
+        message = f"{text!r} is not an integer" if "invalid literal" in str(exc) else str(exc)
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -537,10 +524,8 @@ class Session:
     """The access of this run, and its project, opened on first use and closed at the end."""
 
     def __init__(self, grant: str) -> None:
-        from .uplink import Uplink
-
         try:
-            self.access: Access = Uplink().parse_access(grant)
+            self.access: Access = engine.Credentials(access=grant).open_access()
         except errors.StorjException as exc:
             raise CliError(f"the access grant is not valid ({str(exc).removeprefix('uplink: ')})", EXIT_USAGE) from exc
         self._project: Project | None = None

@@ -116,6 +116,20 @@ class EdgeRegisterAccessFailedError(StorjException):
     code = 0x31
 
 
+class ObjectChangedError(StorjException):
+    """The object was replaced or deleted while it was being read.
+
+    A read returns one object version whole or raises this: parts of a parallel download,
+    and the reads of one open file, all read the version found first. Read again to get
+    the new version.
+    """
+
+
+class SourceChangedError(StorjException, OSError):
+    """A local file changed (shrank, grew or was rewritten) while it was being uploaded;
+    nothing was committed."""
+
+
 class ForkedProcessError(StorjException, RuntimeError):
     """uplink_py was used in a parent process and then called in a forked child.
 
@@ -151,6 +165,28 @@ _BY_CODE: dict[int, type[StorjException]] = {
     )
     if cls.code is not None
 }
+
+
+# uplink-c's error codes, under uplink-python's names.
+ERROR_INTERNAL = InternalError.code
+ERROR_CANCELED = CancelledError.code
+ERROR_INVALID_HANDLE = InvalidHandleError.code
+ERROR_TOO_MANY_REQUESTS = TooManyRequestsError.code
+ERROR_BANDWIDTH_LIMIT_EXCEEDED = BandwidthLimitExceededError.code
+ERROR_STORAGE_LIMIT_EXCEEDED = StorageLimitExceededError.code
+ERROR_SEGMENTS_LIMIT_EXCEEDED = SegmentsLimitExceededError.code
+ERROR_PERMISSION_DENIED = PermissionDeniedError.code
+ERROR_BUCKET_NAME_INVALID = BucketNameInvalidError.code
+ERROR_BUCKET_ALREADY_EXISTS = BucketAlreadyExistError.code
+ERROR_BUCKET_NOT_EMPTY = BucketNotEmptyError.code
+ERROR_BUCKET_NOT_FOUND = BucketNotFoundError.code
+ERROR_OBJECT_KEY_INVALID = ObjectKeyInvalidError.code
+ERROR_OBJECT_NOT_FOUND = ObjectNotFoundError.code
+ERROR_UPLOAD_DONE = UploadDoneError.code
+ERROR_AUTH_DIAL_FAILED = EdgeAuthDialFailedError.code
+ERROR_REGISTER_ACCESS_FAILED = EdgeRegisterAccessFailedError.code
+ERROR_LIBUPLINK_SO_NOT_FOUND = 0x9999  # uplink-python's value: the native library did not load
+LibUplinkSoError.code = ERROR_LIBUPLINK_SO_NOT_FOUND
 
 
 def _from_code(code: int, message: str, details: str | None = None) -> StorjException:

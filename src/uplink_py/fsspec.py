@@ -34,15 +34,14 @@ becomes visible, whole, when it is closed; leaving its ``with`` block by an exce
 
 from __future__ import annotations
 
-import atexit
 import datetime as _dt
 import errno
 import io
 import os
-import threading
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback  # type: ignore[import-untyped,unused-ignore]
@@ -53,7 +52,8 @@ from fsspec.spec import (  # type: ignore[import-untyped,unused-ignore]
 )
 from fsspec.utils import isfilelike  # type: ignore[import-untyped,unused-ignore]
 
-from ._transfer import DEFAULT_PART_SIZE, ProgressCallback
+from . import engine
+from .engine import DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, Credentials, ProgressCallback, Tuning
 from .errors import (
     BucketAlreadyExistError,
     BucketNameInvalidError,
@@ -62,7 +62,7 @@ from .errors import (
     ObjectKeyInvalidError,
     ObjectNotFoundError,
 )
-from .module_classes import Bucket, DownloadOptions, ListObjectsOptions, Object, UploadOptions
+from .module_classes import Bucket, ListObjectsOptions, Object, UploadOptions
 
 if TYPE_CHECKING:
     from .project import Project
@@ -70,63 +70,10 @@ if TYPE_CHECKING:
 
 __all__ = ["StorjFile", "StorjFileSystem"]
 
-MiB = 1024 * 1024
 Info = dict[str, Any]
-CredentialKey = tuple[str, ...]
 PathArg = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
 R = TypeVar("R")
-
-# ---------------------------------------------------------------- one project per process and credentials
-
-_lock = threading.Lock()
-_projects: dict[CredentialKey, Project] = {}
-_inherited: list[Project] = []  # a parent's projects after fork(): kept, never used nor closed
-
-
-def _after_fork_in_child() -> None:
-    """A forked child must not touch its parent's projects; it opens its own on first use."""
-    global _lock
-    _lock = threading.Lock()
-    _inherited.extend(_projects.values())  # closing them here could reach the dead Go runtime
-    _projects.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-@atexit.register
-def _close_all_projects() -> None:
-    with _lock:
-        projects = list(_projects.values())
-        _projects.clear()
-    for project in projects:
-        try:
-            project.close()
-        except Exception:  # pragma: no cover - best effort at exit
-            pass
-
-
-def _open_project(key: CredentialKey) -> Project:
-    from ._native import core
-
-    if key[0] == "access":
-        access = core().parse_access(key[1])
-    else:
-        access = core().request_access_with_passphrase(key[1], key[2], key[3])
-    return access.open_project()  # type: ignore[no-any-return]
-
-
-def _project_for(key: CredentialKey) -> Project:
-    project = _projects.get(key)
-    if project is not None and not project.closed:
-        return project
-    with _lock:
-        project = _projects.get(key)
-        if project is None or project.closed:
-            project = _projects[key] = _open_project(key)
-        return project
 
 
 # ---------------------------------------------------------------- helpers
@@ -210,38 +157,26 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         satellite: str | None = None,
         api_key: str | None = None,
         passphrase: str | None = None,
-        max_concurrency: int = 8,
+        max_concurrency: int = DEFAULT_MANY_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._from_env = False
-        by_passphrase = (satellite, api_key, passphrase)
-        if access is not None:
-            if not isinstance(access, str):
-                raise TypeError(
-                    "access must be a serialized grant (str); pass access.serialize(), "
-                    "or use StorjFileSystem.from_access(access)"
+        if access is None and satellite is None and api_key is None and passphrase is None:
+            if not os.environ.get("STORJ_ACCESS"):
+                raise ValueError(
+                    "no Storj credentials: pass access=<serialized grant>, or satellite, api_key "
+                    "and passphrase, or set STORJ_ACCESS"
                 )
-            if any(v is not None for v in by_passphrase):
-                raise ValueError("give either access or satellite/api_key/passphrase, not both")
-            self._key: CredentialKey = ("access", access)
-        elif any(v is not None for v in by_passphrase):
-            if not all(isinstance(v, str) and v for v in by_passphrase):
-                raise ValueError("satellite, api_key and passphrase are needed together")
-            self._key = ("passphrase", satellite, api_key, passphrase)  # type: ignore[assignment]
-        elif os.environ.get("STORJ_ACCESS"):
-            self._key = ("access", os.environ["STORJ_ACCESS"])
-            self._from_env = True
-        else:
-            raise ValueError(
-                "no Storj credentials: pass access=<serialized grant>, or satellite, api_key "
-                "and passphrase, or set STORJ_ACCESS"
+            access, self._from_env = os.environ["STORJ_ACCESS"], True
+        if access is not None and not isinstance(access, str):
+            raise TypeError(
+                "access must be a serialized grant (str); pass access.serialize(), "
+                "or use StorjFileSystem.from_access(access)"
             )
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ValueError("max_concurrency must be a positive int")
-        self.max_concurrency = max_concurrency
-        self.part_size = part_size
+        self._credentials = Credentials(access, satellite, api_key, passphrase)
+        self.tuning = Tuning(max_concurrency, part_size)
 
     @classmethod
     def from_access(cls, access: Any, **kwargs: Any) -> StorjFileSystem:
@@ -253,25 +188,30 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         # process may not have that variable). Never a project: each process opens its own.
         options = dict(self.storage_options)
         if self._from_env:
-            options["access"] = self._key[1]
+            options["access"] = self._credentials.access
         return make_instance, (type(self), self.storage_args, options)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} ({'access grant' if self._key[0] == 'access' else 'passphrase'})>"
+        return f"<{type(self).__name__} ({'access grant' if self._credentials.access else 'passphrase'})>"
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.tuning.max_concurrency
+
+    @property
+    def part_size(self) -> int:
+        return self.tuning.part_size
 
     # ------------------------------------------------------------ plumbing
 
     @property
     def project(self) -> Project:
         """This process's project for these credentials, opened on first use."""
-        return _project_for(self._key)
+        return engine.shared_project(self._credentials)
 
     def close(self) -> None:
         """Close this process's project for these credentials (reopened if used again)."""
-        with _lock:
-            project = _projects.pop(self._key, None)
-        if project is not None:
-            project.close()
+        engine.projects.close_shared_project(self._credentials)
 
     def _strip(self, path: PathArg) -> str:
         """``bucket/key`` without ``sj://`` and trailing slashes."""
@@ -293,15 +233,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[fn(item) ...]`` on up to ``max_concurrency`` threads (the project releases
         the GIL); results in order; the first error stops what has not started."""
-        if len(items) <= 1 or self.max_concurrency == 1:
-            return [fn(item) for item in items]
-        pool = ThreadPoolExecutor(min(self.max_concurrency, len(items)), thread_name_prefix="uplink-py-fs")
-        futures: list[Future[R]] = [pool.submit(fn, item) for item in items]
-        try:
-            wait(futures, return_when=FIRST_EXCEPTION)
-            return [f.result() for f in futures]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        return engine.run_tasks([partial(fn, item) for item in items], self.max_concurrency, CancelScope())
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget cached listings of ``path`` and its parents (all of them with None)."""
@@ -542,21 +474,10 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     def _read(self, bucket: str, key: str, start: int | None, end: int | None) -> bytes:
         if not start and end is None:
-            return self.project.download_bytes(
-                bucket, key, max_concurrency=self.max_concurrency, part_size=self.part_size
-            )
-        if (start or 0) < 0 or (end is not None and end < 0):
-            size = self.project.stat_object(bucket, key).system.content_length
-            if start is not None and start < 0:
-                start = max(0, size + start)
-            if end is not None and end < 0:
-                end = max(0, size + end)
-        start = start or 0
-        if end is not None and end <= start:
-            self.project.stat_object(bucket, key)  # FileNotFoundError for a missing object
-            return b""
-        length = -1 if end is None else end - start
-        return self.project.download_bytes(bucket, key, DownloadOptions(start, length))
+            return engine.download_bytes(self.project, bucket, key, tuning=self.tuning)
+        pinned = engine.pin(self.project, bucket, key)  # the size, and the version to read
+        first, stop, _ = slice(start, end).indices(pinned.size)
+        return engine.read_range(self.project, pinned, first, stop)
 
     def cat_ranges(
         self,
@@ -595,10 +516,8 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         bucket, key = self._split_key(path)
         if mode == "create" and self.exists(path):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(path))
-        self.project.upload_bytes(
-            bucket, key, value, custom_metadata=kwargs.get("metadata"),
-            max_concurrency=self.max_concurrency, part_size=self.part_size,
-        )
+        engine.upload_from(self.project, bucket, key, engine.byte_view(value), metadata=kwargs.get("metadata"),
+                           tuning=self.tuning)
         self.invalidate_cache(self._strip(path))
 
     def put_file(
@@ -616,13 +535,10 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         bucket, key = self._split_key(rpath)
         if mode == "create" and self.exists(rpath):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(rpath))
-        size = os.path.getsize(lpath)
-        callback.set_size(size)
-        self.project.upload_file(
-            bucket, key, lpath, custom_metadata=kwargs.get("metadata"), max_concurrency=self.max_concurrency,
-            part_size=self.part_size, progress=_progress(callback),
-        )
-        callback.absolute_update(size)
+        info = engine.upload_from(self.project, bucket, key, lpath, metadata=kwargs.get("metadata"),
+                                  tuning=self.tuning, progress=_progress(callback))
+        callback.set_size(info.size)
+        callback.absolute_update(info.size)
         self.invalidate_cache(self._strip(rpath))
 
     def get_file(
@@ -648,10 +564,8 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             return
         os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
         try:
-            info = self.project.download_file(
-                bucket, key, lpath, max_concurrency=self.max_concurrency, part_size=self.part_size,
-                progress=_progress(callback),
-            )
+            info = engine.download_file(self.project, bucket, key, lpath, tuning=self.tuning,
+                                        progress=_progress(callback)).info
         except ObjectNotFoundError:
             if self.isdir(rpath):
                 os.makedirs(lpath, exist_ok=True)
@@ -661,7 +575,8 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         callback.absolute_update(info.size)
 
     def _stream_to(self, bucket: str, key: str, outfile: Any, callback: Callback) -> None:
-        buffer = bytearray(8 * MiB)
+        """One download stream (one version) into an open file."""
+        buffer = bytearray(engine.CHUNK)
         with self.project.download_object(bucket, key) as download:
             callback.set_size(download.file_size())
             while True:
@@ -689,6 +604,28 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     # ------------------------------------------------------------ files
 
+    def open(
+        self,
+        path: PathArg,
+        mode: str = "rb",
+        block_size: int | None = None,
+        cache_options: dict[str, Any] | None = None,
+        compression: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """fsspec's ``open``; a compressed file written through it also closes (commits)
+        the object when it is closed, which fsspec leaves to ``fsspec.open`` alone."""
+        if compression is None or "r" in mode:
+            return super().open(path, mode, block_size, cache_options, compression, **kwargs)
+        from fsspec.compression import compr  # type: ignore[import-untyped,unused-ignore]
+        from fsspec.core import get_compression  # type: ignore[import-untyped,unused-ignore]
+
+        text = {k: kwargs.pop(k) for k in ("encoding", "errors", "newline") if k in kwargs}
+        binary_mode = mode.replace("t", "").replace("b", "") + "b"
+        raw = super().open(path, binary_mode, block_size, cache_options, None, **kwargs)
+        compressed = _Compressed(compr[get_compression(self._strip(path), compression)](raw, mode="w"), raw)
+        return compressed if "b" in mode else io.TextIOWrapper(compressed, **text)
+
     def _open(
         self,
         path: str,
@@ -701,22 +638,58 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         return StorjFile(self, path, mode, block_size, autocommit, cache_options=cache_options, **kwargs)
 
 
+class _Compressed(io.BufferedIOBase):
+    """A compressor writing into one of our files: closing it closes (commits) that file
+    too, or aborts it while an exception propagates."""
+
+    def __init__(self, compressor: Any, file: StorjFile) -> None:
+        super().__init__()
+        self._compressor = compressor
+        self._file = file
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return int(self._compressor.write(data))
+
+    def flush(self) -> None:
+        if not self.closed and not getattr(self._compressor, "closed", False):
+            self._compressor.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._compressor.close()  # writes the trailer into our file
+        finally:
+            try:
+                self._file.close()
+            finally:
+                super().close()
+
+
 class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
     """One Storj object open for reading or writing (made by ``StorjFileSystem.open``).
 
-    Reading (``rb``): seekable; each cache miss is one ranged download
-    (``DownloadOptions(offset, length)``) of at least ``block_size`` bytes, cached by
-    fsspec's ``cache_type`` ("readahead" by default; "bytes", "blockcache", "all", "none"
-    and the others work too).
+    Reading (``rb``): seekable; each cache miss is one ranged download of at least
+    ``block_size`` bytes, cached by fsspec's ``cache_type`` ("readahead" by default;
+    "bytes", "blockcache", "all", "none" and the others work too). Every read returns
+    bytes of the object version found when the file was opened; once that version is
+    replaced or deleted, reads that need the network raise ObjectChangedError.
 
     Writing (``wb``, ``xb``): written bytes are streamed to one upload in ``block_size``
-    blocks; ``close()`` commits it (inside ``fs.transaction``, the transaction's end
-    does). An exception leaving the ``with`` block, ``discard()``, or dropping the file
-    unclosed aborts it: nothing is stored. ``metadata={...}`` sets custom metadata;
-    ``expires`` (Unix seconds or aware datetime) makes the object expire.
+    blocks. The object is committed by ``close()`` when no exception is propagating
+    (inside ``fs.transaction``, by the transaction's end) and becomes visible whole.
+    It is aborted, and the object that was under the key stays, when the file is closed
+    while an exception propagates (a ``with`` block of ``fs.open`` or ``fsspec.open``,
+    also through text and compression wrappers, left by an exception), on
+    ``discard()``, when a write fails, or when the file is dropped unclosed.
+    ``metadata={...}`` sets custom metadata; ``expires`` (Unix seconds or aware
+    datetime) makes the object expire.
     """
 
-    DEFAULT_BLOCK_SIZE = 8 * MiB
+    DEFAULT_BLOCK_SIZE = engine.CHUNK
     fs: StorjFileSystem
 
     def __init__(
@@ -742,12 +715,18 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         self._discarded = False
         self._metadata = dict(metadata) if metadata is not None else None
         self._expires = expires
+        # An exception being handled when the file opens is not a reason to abort it.
+        self._exception_at_open = sys.exc_info()[1]
         info: Info | None = None
-        if mode == "rb" and size is None:
-            info = fs.info(path)
-            if info["type"] != "file":
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-            size = info["size"]
+        if mode == "rb":
+            try:
+                self._pinned = engine.pin(fs.project, self.bucket, self.key)  # every read: this version
+            except ObjectNotFoundError:
+                if fs.isdir(path):
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path) from None
+                raise _not_found(path) from None
+            info = _object_info(self.bucket, self._pinned.info, metadata=True)
+            size = self._pinned.size
         if mode == "xb" and fs.exists(path):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
         super().__init__(
@@ -760,8 +739,8 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
     # reading
 
     def _fetch_range(self, start: int, end: int) -> bytes:
-        """``[start, end)`` of the object, in one ranged download."""
-        return self.fs._read(self.bucket, self.key, start, end)
+        """``[start, end)`` of the version opened, in one ranged download."""
+        return engine.read_range(self.fs.project, self._pinned, start, end)
 
     # writing
 
@@ -812,11 +791,21 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
                 pass
 
     def close(self) -> None:
-        """Commit a written file (unless discarded); release a read file's cache."""
+        """Commit a written file, or abort it while an exception propagates (see the
+        class docs); release a read file's cache."""
         if self._discarded:
             self.closed = True
             return
+        if self.mode != "rb" and not self.closed and self._failing():
+            self.discard()
+            return
         super().close()
+
+    def _failing(self) -> bool:
+        """Whether an exception is propagating through the code closing this file (one
+        that was already being handled when it was opened does not count)."""
+        current = sys.exc_info()[1]
+        return current is not None and current is not self._exception_at_open
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is not None and self.mode != "rb" and not self.closed:

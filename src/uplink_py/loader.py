@@ -38,34 +38,30 @@ module, so plain ``fork`` works as long as the parent only does that.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import errors
+from . import engine
+from .engine import DEFAULT_MANY_CONCURRENCY as DEFAULT_CONCURRENCY
+from .engine import AccessLike, CancelScope, Credentials, MiB, Stopped
 from .module_classes import ListObjectsOptions
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from .access import Access
-    from .download import Download
     from .project import Project
 
     Array = npt.NDArray[np.uint8]
 
 T = TypeVar("T")
-MiB = 1024 * 1024
-DEFAULT_CONCURRENCY = 8
 DEFAULT_BYTES_IN_FLIGHT = 256 * MiB
 
-AccessLike = Union["Access", str]
 Transform = Callable[[str, "Array"], T]
 
 __all__ = [
@@ -86,14 +82,6 @@ def _numpy() -> Any:
     return numpy
 
 
-def _open(access: AccessLike) -> Project:
-    if isinstance(access, str):
-        from .uplink import Uplink
-
-        access = Uplink().parse_access(access)
-    return access.open_project()
-
-
 def _capacity(size: int) -> int:
     """Buffer size for an object: rounded up (at most 1/8 more) so buffers get reused."""
     step = max(4096, 1 << max(0, size.bit_length() - 4))
@@ -112,13 +100,9 @@ class LoaderStats:
     peak_downloads: int = 0  # the most downloads in flight at once
 
 
-class _Stopped(Exception):
-    """The pass ended before this download got its turn."""
-
-
 class _Pass:
     """The shared state of one pass: the buffer pool (with its ordered reservations) and
-    the downloads in flight, which stop() cancels."""
+    the cancel scope of its downloads, which stop() cancels."""
 
     def __init__(self, limit: int, stats: LoaderStats) -> None:
         self._np = _numpy()
@@ -130,14 +114,15 @@ class _Pass:
         self._in_use = 0
         self._next = 0  # the index whose turn it is to reserve
         self._stopped = False
-        self._downloads: set[Download] = set()
+        self.scope = CancelScope()
+        self._downloading = 0
 
     def reserve(self, index: int, size: int) -> Array:
         """A buffer of at least ``size`` bytes, once every earlier index has one and there is room."""
         with self._cond:
             while True:
                 if self._stopped:
-                    raise _Stopped()
+                    raise Stopped()
                 if self._next == index:
                     buffer = self._take(size)
                     if buffer is not None:
@@ -183,22 +168,19 @@ class _Pass:
             self._next = max(self._next, index + 1)
             self._cond.notify_all()
 
-    def started(self, download: Download) -> None:
+    def started(self) -> None:
         with self._cond:
-            if self._stopped:
-                download.cancel()
-            self._downloads.add(download)
-            self._stats.peak_downloads = max(self._stats.peak_downloads, len(self._downloads))
+            self._downloading += 1
+            self._stats.peak_downloads = max(self._stats.peak_downloads, self._downloading)
 
-    def finished(self, download: Download) -> None:
+    def finished(self) -> None:
         with self._cond:
-            self._downloads.discard(download)
+            self._downloading -= 1
 
     def stop(self) -> None:
+        self.scope.cancel()
         with self._cond:
             self._stopped = True
-            for download in self._downloads:
-                download.cancel()
             self._cond.notify_all()
 
 
@@ -233,9 +215,8 @@ class ObjectLoader:
     ) -> None:
         if (keys is None) == (prefix is None):
             raise ValueError("give either keys or prefix")
-        for name, value in (("max_concurrency", max_concurrency), ("max_bytes_in_flight", max_bytes_in_flight)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int")
+        engine.positive_int(max_concurrency, "max_concurrency")
+        engine.positive_int(max_bytes_in_flight, "max_bytes_in_flight")
         self.access = access
         self.bucket = bucket
         self.keys = keys
@@ -254,10 +235,10 @@ class ObjectLoader:
     def __iter__(self) -> Generator[tuple[str, Array], None, None]:
         np = _numpy()
         owned = isinstance(self.access, str) or hasattr(self.access, "open_project")  # else a Project
-        project: Project = _open(self.access) if owned else self.access  # type: ignore[arg-type,assignment]
+        project: Project = engine.open_project(self.access) if owned else self.access  # type: ignore[arg-type,assignment]
         self.stats = stats = LoaderStats()
         state = _Pass(self.max_bytes_in_flight, stats)
-        pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="uplink-py-loader")
+        pool = engine.executor(self.max_concurrency, "loader")
         pending: deque[Future[tuple[str, Array, int]]] = deque()
         window = 2 * self.max_concurrency
         held: Array | None = None
@@ -297,20 +278,16 @@ class ObjectLoader:
     def _fetch(self, project: Project, state: _Pass, index: int, key: str) -> tuple[str, Array, int]:
         buffer: Array | None = None
         try:
-            with project.download_object(self.bucket, key) as download:
-                state.started(download)
+            download = state.scope.call(project.download_object, self.bucket, key)
+            with state.scope.track(download), download:
+                state.started()
                 try:
                     size = download.file_size()
                     buffer = state.reserve(index, size)
-                    view = buffer[:size]
-                    done = 0
-                    while done < size:
-                        count = download.readinto(view[done:].data)
-                        if count == 0:
-                            raise errors.InternalError(f"{key}: the object ended after {done} of {size} bytes")
-                        done += count
+                    with memoryview(buffer[:size].data) as view:
+                        engine.read_exactly(download, view)
                 finally:
-                    state.finished(download)
+                    state.finished()
             return key, buffer, size
         except BaseException:
             if buffer is not None:
@@ -336,23 +313,14 @@ def _worker_shard() -> tuple[int, int]:
 
 
 class _ProjectPerProcess:
-    """Carries a serialized grant across pickling; opens one project per process."""
+    """Carries the credentials across pickling; each process uses its own project."""
 
     def __init__(self, access: AccessLike) -> None:
-        self._grant = access if isinstance(access, str) else access.serialize()
-        self._project: Project | None = None
-        self._pid = -1
+        self._credentials = Credentials.of(access)
 
     def _get_project(self) -> Project:
-        if self._project is None or self._pid != os.getpid():
-            self._project = _open(self._grant)  # in a forked child of a user: ForkedProcessError
-            self._pid = os.getpid()
-        return self._project
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_project"], state["_pid"] = None, -1
-        return state
+        # In a forked child of a process that used uplink_py: ForkedProcessError.
+        return engine.shared_project(self._credentials)
 
     def __repr__(self) -> str:  # never the grant
         return f"<{type(self).__name__} bucket={getattr(self, 'bucket', '?')!r} keys={len(getattr(self, 'keys', ()))}>"
@@ -382,7 +350,8 @@ class ObjectDataset(_ProjectPerProcess, Generic[T]):
         project = self._get_project()
         with project.download_object(self.bucket, key) as download:
             array: Array = np.empty(download.file_size(), dtype=np.uint8)
-            download.readinto(array.data)
+            with memoryview(array.data) as view:
+                engine.read_exactly(download, view)
         return self.transform(key, array) if self.transform is not None else (key, array)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Iterator, Mapping, Optional, Union
 
 TimeLike = Union[int, float, _dt.datetime, None]
 
@@ -226,6 +226,12 @@ class Object:
     is_prefix: bool = False
     system: SystemMetadata = field(default_factory=SystemMetadata)
     custom: CustomMetadata = field(default_factory=CustomMetadata)
+    # Storj's version id (hex) of an object in a versioned bucket, where the call reports
+    # it (stat_object, Download.info()); download_object(..., version=...) reads it.
+    version: Optional[str] = None
+    # Names this exact stored object (equal identities: the same bytes), where the call
+    # reports it; an overwrite, even of the same length, has a new identity.
+    identity: Optional[str] = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> int:

@@ -1,26 +1,31 @@
 """``Project``: buckets and objects of one project, plus whole-object conveniences.
 
-The native base class holds the seed's methods and everything uplink-c can do; this
-subclass adds whole-object transfers, parallel for large objects (see ``_transfer``).
+The native base class holds uplink-python's methods and everything uplink-c can do; this
+subclass adds whole-object transfers, which run in the transfer engine
+(:mod:`uplink_py.engine`): parallel parts for large objects, one version per download,
+commits only on success.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Union
 
-from . import _transfer
+from . import engine
 from ._core import Project as _CoreProject
-from ._transfer import DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, ProgressCallback
-from .module_classes import CustomMetadata, DownloadOptions, Object, UploadOptions
+from .engine import DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, ProgressCallback, Tuning
+from .engine.uploads import Metadata
+from .module_classes import DownloadOptions, Object, UploadOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
+    from .engine.sources import SourceLike
+
 PathLike = Union[str, "os.PathLike[str]"]
-Metadata = Union[CustomMetadata, Mapping[str, str], None]
+
+__all__ = ["Metadata", "PathLike", "Project"]
 
 
 class Project(_CoreProject):
@@ -29,6 +34,8 @@ class Project(_CoreProject):
     Whole-object methods move objects larger than ``part_size`` as parallel parts
     (``max_concurrency`` at a time; 1 means one stream). ``progress(done, total)`` is
     called from worker threads with byte counts (object counts for the ``*_many`` methods).
+    Uploads commit only when every byte was written; downloads return one object version
+    whole or raise :class:`~uplink_py.errors.ObjectChangedError`.
     """
 
     def upload_bytes(
@@ -43,17 +50,17 @@ class Project(_CoreProject):
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
     ) -> Object:
-        """Upload ``data`` (any C-contiguous buffer, never copied) as one object; returns its info."""
-        view = _transfer._byte_view(data)
-        return _transfer.upload_view(
-            self, bucket_name, storj_path, view, upload_options, custom_metadata, max_concurrency, part_size, progress
-        )
+        """Upload ``data`` (any C-contiguous buffer, never copied; do not change it meanwhile)
+        as one object; returns its info."""
+        return engine.upload_from(self, bucket_name, storj_path, engine.byte_view(data), options=upload_options,
+                                  metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size),
+                                  progress=progress)
 
     def upload_file(
         self,
         bucket_name: str,
         storj_path: str,
-        path: PathLike,
+        path: PathLike | SourceLike,
         upload_options: UploadOptions | None = None,
         custom_metadata: Metadata = None,
         *,
@@ -61,12 +68,13 @@ class Project(_CoreProject):
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
     ) -> Object:
-        """Upload a local file (memory-mapped, not read into Python); nothing is committed on error."""
-        with _transfer.mapped_file(path) as view:
-            return _transfer.upload_view(
-                self, bucket_name, storj_path, view, upload_options, custom_metadata, max_concurrency, part_size,
-                progress,
-            )
+        """Upload a local file (or a pipe, device, ``/proc`` file, or a binary file object,
+        streamed from its position). Regular files read their parts in parallel; a file
+        that changes while it is read raises SourceChangedError. Nothing is committed on
+        any error."""
+        return engine.upload_from(self, bucket_name, storj_path, path, options=upload_options,
+                                  metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size),
+                                  progress=progress)
 
     def download_bytes(
         self,
@@ -78,26 +86,13 @@ class Project(_CoreProject):
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
     ) -> bytes:
-        """The object's bytes (or the range of ``download_options``).
+        """The object's bytes (or the range of ``download_options``, in one stream).
 
         Large objects come in parallel ranges into one buffer, then one copy into the
         ``bytes`` returned; :meth:`download_into` avoids even that copy.
         """
-        _transfer.check_concurrency(max_concurrency)
-        _transfer.check_part_size(part_size)
-        with self.download_object(bucket_name, storj_path, download_options) as download:
-            size = download.file_size()
-            if download_options is not None or max_concurrency == 1 or size <= part_size:
-                data = download.readall()
-                if progress is not None:
-                    progress(len(data), len(data))
-                return data
-        # The size is known from the download just opened: no stat_object round trip.
-        buffer = bytearray(size)
-        _transfer.download_view(
-            self, bucket_name, storj_path, memoryview(buffer), 0, max_concurrency, part_size, progress
-        )
-        return bytes(buffer)
+        return engine.download_bytes(self, bucket_name, storj_path, download_options,
+                                     tuning=Tuning(max_concurrency, part_size), progress=progress)
 
     def download_into(
         self,
@@ -113,16 +108,8 @@ class Project(_CoreProject):
         """Fill ``buffer`` (any writable C-contiguous buffer: bytearray, numpy array, mmap)
         with the object's bytes from ``offset``; returns the count (less than the buffer's
         size when the object ends first)."""
-        view = _transfer._byte_view(buffer)
-        if view.readonly:
-            raise BufferError("download_into needs a writable buffer")
-        if offset < 0:
-            raise ValueError("offset must not be negative")
-        size = _transfer.object_size(self, bucket_name, storj_path)
-        count = max(0, min(view.nbytes, size - offset))
-        return _transfer.download_view(
-            self, bucket_name, storj_path, view[:count], offset, max_concurrency, part_size, progress
-        )
+        return engine.download_into(self, bucket_name, storj_path, buffer, offset,
+                                    tuning=Tuning(max_concurrency, part_size), progress=progress)
 
     def download_file(
         self,
@@ -134,34 +121,24 @@ class Project(_CoreProject):
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
     ) -> Object:
-        """Download into a local file, atomically: ``path`` never holds a partial object."""
-        info = self.stat_object(bucket_name, storj_path)
-        target = os.fspath(path)
-        fd, partial = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), prefix=".uplink-py-", suffix=".part")
-        os.close(fd)
-        try:
-            with _transfer.mapped_file(partial, info.system.content_length) as view:
-                _transfer.download_view(
-                    self, bucket_name, storj_path, view, 0, max_concurrency, part_size, progress
-                )
-            os.replace(partial, target)
-        except BaseException:
-            os.unlink(partial)
-            raise
-        return info
+        """Download into a local file, atomically: ``path`` never holds a partial object
+        (written beside it, fsynced, then renamed; mode 0o666 less the umask)."""
+        return engine.download_file(self, bucket_name, storj_path, os.fspath(path),
+                                    tuning=Tuning(max_concurrency, part_size), progress=progress).info
 
     def upload_many(
         self,
         bucket_name: str,
-        items: Mapping[str, Buffer | PathLike] | Iterable[tuple[str, Buffer | PathLike]],
+        items: Mapping[str, SourceLike] | Iterable[tuple[str, SourceLike]],
         upload_options: UploadOptions | None = None,
         *,
         max_concurrency: int = DEFAULT_MANY_CONCURRENCY,
         progress: ProgressCallback | None = None,
     ) -> list[Object]:
-        """Upload many objects concurrently: ``{key: data or local path}`` or (key, source) pairs."""
+        """Upload many objects concurrently: ``{key: data, path or file}`` or (key, source) pairs."""
         pairs = items.items() if isinstance(items, Mapping) else items
-        return _transfer.upload_many(self, bucket_name, pairs, upload_options, max_concurrency, progress)
+        return engine.upload_many(self, bucket_name, pairs, options=upload_options, max_concurrency=max_concurrency,
+                                  progress=progress)
 
     def download_many(
         self,
@@ -172,4 +149,4 @@ class Project(_CoreProject):
         progress: ProgressCallback | None = None,
     ) -> list[bytes]:
         """Download many objects concurrently; their bytes in the order of ``keys``."""
-        return _transfer.download_many(self, bucket_name, keys, max_concurrency, progress)
+        return engine.download_many(self, bucket_name, keys, max_concurrency=max_concurrency, progress=progress)

@@ -5,15 +5,19 @@ import "C"
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"unsafe"
 
-	"storj.io/uplink"
+	"storj.io/uplink/private/object"
 )
 
-// download is the Go value behind an UplinkDownload handle.
+// download is the Go value behind an UplinkDownload handle. It reads through
+// uplink's versioned download (the same stream as uplink.Download) so that the
+// object version it reads is known: whole-object transfers pin their ranges to it.
 type download struct {
 	transfer
-	dl *uplink.Download
+	dl *object.VersionedDownload
 }
 
 func getDownload(d *C.UplinkDownload) (*download, *C.UplinkError) {
@@ -26,6 +30,15 @@ func getDownload(d *C.UplinkDownload) (*download, *C.UplinkError) {
 
 //export uplink_download_object
 func uplink_download_object(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkDownloadOptions) (result C.UplinkDownloadResult) {
+	return uplink_py_download_object_version(p, bucket_name, object_key, nil, options)
+}
+
+// uplink_py_download_object_version downloads the given version of an object
+// (hex, as uplink_py_download_version reports it; NULL or "" for the latest).
+// A version that is no longer stored is UPLINK_ERROR_OBJECT_NOT_FOUND.
+//
+//export uplink_py_download_object_version
+func uplink_py_download_object_version(p *C.UplinkProject, bucket_name, object_key, version *C.char, options *C.UplinkDownloadOptions) (result C.UplinkDownloadResult) {
 	defer recoverError(&result.error)
 	var a args
 	bucket := a.required(bucket_name, "bucket_name")
@@ -33,23 +46,63 @@ func uplink_download_object(p *C.UplinkProject, bucket_name, object_key *C.char,
 	if a.err != nil {
 		return C.UplinkDownloadResult{error: a.err}
 	}
+	pinned, err := parseVersion(version)
+	if err != nil {
+		return C.UplinkDownloadResult{error: newError(nil, err)}
+	}
 	proj, cerr := getProject(p)
 	if cerr != nil {
 		return C.UplinkDownloadResult{error: cerr}
 	}
-	var opts *uplink.DownloadOptions
+	var opts *object.DownloadObjectOptions
 	if options != nil {
-		opts = &uplink.DownloadOptions{Offset: int64(options.offset), Length: int64(options.length)}
+		opts = &object.DownloadObjectOptions{Offset: int64(options.offset), Length: int64(options.length)}
 	}
 	t, dl, cerr := startTransfer(proj,
-		func(ctx context.Context) (*uplink.Download, error) {
-			return proj.uplink.DownloadObject(ctx, bucket, key, opts)
+		func(ctx context.Context) (*object.VersionedDownload, error) {
+			return object.DownloadObject(ctx, proj.uplink, bucket, key, pinned, opts)
 		},
-		func(dl *uplink.Download) { _ = dl.Close() })
+		func(dl *object.VersionedDownload) { _ = dl.Close() })
 	if cerr != nil {
 		return C.UplinkDownloadResult{error: cerr}
 	}
 	return C.UplinkDownloadResult{download: newHandleStruct[C.UplinkDownload](&download{transfer: t, dl: dl})}
+}
+
+// uplink_py_download_identity names the object version a download reads (see
+// objectIdentity); freed with uplink_free_string_result.
+//
+//export uplink_py_download_identity
+func uplink_py_download_identity(d *C.UplinkDownload) (result C.UplinkStringResult) {
+	defer recoverError(&result.error)
+	dl, cerr := getDownload(d)
+	if cerr != nil {
+		return C.UplinkStringResult{error: cerr}
+	}
+	return C.UplinkStringResult{string: C.CString(objectIdentity(dl.dl.Info()))}
+}
+
+// objectIdentity is "<created, Unix ns>:<content length>:<version, hex>". Two reads
+// of a key see the same stored object exactly when their identities are equal:
+// versioned objects have a version; uplink reports none for unversioned ones, but
+// the satellite stamps every commit with its own creation time (microseconds),
+// and an overwrite is a new commit. The last field is the version
+// uplink_py_download_object_version pins ("" for unversioned objects).
+func objectIdentity(obj *object.VersionedObject) string {
+	return fmt.Sprintf("%d:%d:%s", obj.System.Created.UnixNano(), obj.System.ContentLength, hex.EncodeToString(obj.Version))
+}
+
+// parseVersion reads an optional hex version argument (NULL or "": none).
+func parseVersion(version *C.char) ([]byte, error) {
+	text := optionalString(version)
+	if text == "" {
+		return nil, nil
+	}
+	pinned, err := hex.DecodeString(text)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: invalid argument: version %q is not hexadecimal", text)
+	}
+	return pinned, nil
 }
 
 // uplink_download_read reads into the caller's buffer directly. At the end of
@@ -77,7 +130,7 @@ func uplink_download_info(d *C.UplinkDownload) (result C.UplinkObjectResult) {
 	if cerr != nil {
 		return C.UplinkObjectResult{error: cerr}
 	}
-	return objectResult(dl.dl.Info(), nil)
+	return objectResult(&dl.dl.Info().Object, nil)
 }
 
 //export uplink_close_download

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"storj.io/uplink"
+	"storj.io/uplink/private/object"
 )
 
 //export uplink_stat_object
@@ -23,6 +24,43 @@ func uplink_stat_object(p *C.UplinkProject, bucket_name, object_key *C.char) (re
 	defer done()
 	obj, err := proj.uplink.StatObject(ctx, bucket, key)
 	return objectResult(obj, newError(ctx, err))
+}
+
+// uplink_py_stat_object_version is uplink_stat_object for a given version
+// (hex; NULL or "" for the latest) that also reports the identity of the object
+// found (see objectIdentity) in *identity_out, when there is no error; the caller
+// frees it with uplink_free_string_result.
+//
+//export uplink_py_stat_object_version
+func uplink_py_stat_object_version(p *C.UplinkProject, bucket_name, object_key, version *C.char, identity_out *C.UplinkStringResult) (result C.UplinkObjectResult) {
+	defer recoverError(&result.error)
+	var a args
+	bucket := a.required(bucket_name, "bucket_name")
+	key := a.required(object_key, "object_key")
+	if a.err != nil {
+		return C.UplinkObjectResult{error: a.err}
+	}
+	if identity_out == nil {
+		return C.UplinkObjectResult{error: newError(nil, errNullArgument("identity_out"))}
+	}
+	pinned, err := parseVersion(version)
+	if err != nil {
+		return C.UplinkObjectResult{error: newError(nil, err)}
+	}
+	proj, ctx, done, cerr := projectCall(p)
+	if cerr != nil {
+		return C.UplinkObjectResult{error: cerr}
+	}
+	defer done()
+	obj, err := object.StatObject(ctx, proj.uplink, bucket, key, pinned)
+	if err != nil {
+		return C.UplinkObjectResult{error: newError(ctx, err)}
+	}
+	if obj.IsDeleteMarker { // the latest version of a versioned object is a delete marker
+		return C.UplinkObjectResult{error: newError(ctx, uplink.ErrObjectNotFound)}
+	}
+	*identity_out = C.UplinkStringResult{string: C.CString(objectIdentity(obj))}
+	return objectResult(&obj.Object, nil)
 }
 
 //export uplink_delete_object

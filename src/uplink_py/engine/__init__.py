@@ -1,0 +1,65 @@
+"""The transfer engine: the one place where objects move.
+
+Layers, one way down: integrations (:mod:`uplink_py.fsspec`, :mod:`uplink_py.aio`,
+:mod:`uplink_py.loader`, :mod:`uplink_py.cli`) call this engine; it calls the core API
+(:class:`uplink_py.Project` and its native transfers). Its modules:
+
+- :mod:`.settings`: defaults (part size, concurrency, chunk) and argument checks;
+- :mod:`.tasks`: cancellation scopes, progress, the worker pool;
+- :mod:`.projects`: credentials to a project, one per process where shared;
+- :mod:`.sources` / :mod:`.uploads`: any readable source, committed only on success;
+- :mod:`.targets` / :mod:`.downloads`: one object version whole, local files atomically.
+"""
+
+from .downloads import (
+    Pinned,
+    download,
+    download_bytes,
+    download_file,
+    download_into,
+    download_many,
+    pin,
+    read_exactly,
+    read_range,
+)
+from .projects import AccessLike, Credentials, open_project, shared_project
+from .settings import CHUNK, DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, MiB, Tuning, positive_int
+from .sources import SourceLike, byte_view, open_source
+from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
+from .uploads import Metadata, upload, upload_from, upload_many
+
+__all__ = [
+    "CHUNK",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_MANY_CONCURRENCY",
+    "DEFAULT_PART_SIZE",
+    "AccessLike",
+    "CancelScope",
+    "Credentials",
+    "Metadata",
+    "MiB",
+    "Pinned",
+    "Progress",
+    "ProgressCallback",
+    "SourceLike",
+    "Stopped",
+    "Tuning",
+    "byte_view",
+    "download",
+    "download_bytes",
+    "download_file",
+    "download_into",
+    "download_many",
+    "executor",
+    "open_project",
+    "open_source",
+    "pin",
+    "positive_int",
+    "read_exactly",
+    "read_range",
+    "run_tasks",
+    "shared_project",
+    "upload",
+    "upload_from",
+    "upload_many",
+]

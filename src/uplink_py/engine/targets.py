@@ -1,0 +1,80 @@
+"""Local files that appear whole or not at all.
+
+A download writes a temporary file beside the target with positional writes (ranges in
+parallel, no memory map: a full disk is an ``OSError``, never a signal), then fsyncs it,
+renames it over the target and fsyncs the directory, so after a crash the target is the
+old file or the new one, whole. The temporary file is created like ``open(path, "w")``
+creates files (mode 0o666 less the umask). On any error it is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class AtomicFile:
+    """A temporary file that :meth:`commit` renames to ``path``; :meth:`discard` removes it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        directory, name = os.path.split(self.path)
+        if not name:
+            raise IsADirectoryError(21, "Is a directory", self.path)
+        self.temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.uplink-py.part")
+        self._fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY | _CLOEXEC, 0o666)
+        self._lock = threading.Lock()  # where os.pwrite is missing (Windows)
+
+    def write_at(self, offset: int, data: memoryview) -> None:
+        """All of ``data`` at ``offset`` (thread-safe)."""
+        done = 0
+        while done < data.nbytes:
+            with data[done:] as rest:
+                if hasattr(os, "pwrite"):
+                    written = os.pwrite(self._fd, rest, offset + done)
+                else:
+                    with self._lock:
+                        os.lseek(self._fd, offset + done, os.SEEK_SET)
+                        written = os.write(self._fd, rest)
+            if written <= 0:  # pragma: no cover - write() raises instead
+                raise OSError(f"{self.temporary}: write made no progress")
+            done += written
+
+    def commit(self, size: int) -> None:
+        """Make the file durable and visible at ``path``; it must hold ``size`` bytes."""
+        written = os.fstat(self._fd).st_size
+        if written != size:  # never zero-fill what a download did not write
+            raise OSError(f"{self.temporary}: {written} bytes written, expected {size}")
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        os.replace(self.temporary, self.path)
+        _fsync_directory(os.path.dirname(self.path))
+
+    def discard(self) -> None:
+        """Remove the temporary file (never raises: another error is on its way)."""
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
+        try:
+            os.unlink(self.temporary)
+        except OSError:
+            pass
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable (POSIX; Windows has no directory handles)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,154 @@
+"""Cancellation scopes, progress reports and the one worker pool of the package.
+
+Every operation runs inside a :class:`CancelScope`: the transfers it opens are tracked
+there, so cancelling the scope (a failed part, Ctrl-C, a cancelled asyncio task) stops
+exactly that operation and nothing else. :func:`run_tasks` runs an operation's parallel
+pieces on a thread pool; the native module releases the GIL for every network call, so
+they really run at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+from .. import errors
+from .settings import positive_int
+
+T = TypeVar("T")
+H = TypeVar("H", bound="Cancellable")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` from worker threads, never concurrently."""
+
+
+class Cancellable(Protocol):
+    """A native transfer (Upload, Download, PartUpload): ``cancel()`` from any thread."""
+
+    def cancel(self) -> None: ...
+
+
+class CancelScope:
+    """The transfers and calls of one operation; :meth:`cancel` stops them all.
+
+    Subclasses may route project calls differently (:meth:`call`); the engine only uses
+    the methods below.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handles: set[Cancellable] = set()
+        self._cancelled = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def check(self) -> None:
+        """Raise CancelledError once the scope was cancelled."""
+        if self._cancelled:
+            raise errors.CancelledError("operation cancelled")
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            handles = list(self._handles)
+        for handle in handles:
+            handle.cancel()
+
+    @contextmanager
+    def track(self, handle: H) -> Iterator[H]:
+        """Keeps ``handle`` cancellable by this scope while the block runs."""
+        with self._lock:
+            self._handles.add(handle)
+            cancelled = self._cancelled
+        if cancelled:
+            handle.cancel()
+        try:
+            yield handle
+        finally:
+            with self._lock:
+                self._handles.discard(handle)
+
+    def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A project call (stat, begin/commit upload, open a transfer...) of this operation."""
+        self.check()
+        return method(*args, **kwargs)
+
+
+class Progress:
+    """Serializes progress reports of many workers; the total is exact at the end."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
+        self._callback = callback
+        self.total = total
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        if self._callback is None or count == 0:
+            return
+        with self._lock:
+            self._done += count
+            self._callback(self._done, self.total)
+
+    def finish(self) -> None:
+        """After success: an empty transfer still reports once, as (0, 0)."""
+        if self._callback is not None and self.total == 0:
+            self._callback(0, 0)
+
+
+class Stopped(Exception):
+    """A task that never started because its operation had already failed or stopped."""
+
+
+def executor(max_workers: int, name: str) -> ThreadPoolExecutor:
+    """A thread pool of the package (threads named ``uplink-py-<name>``)."""
+    return ThreadPoolExecutor(positive_int(max_workers, "max_workers"), thread_name_prefix=f"uplink-py-{name}")
+
+
+def run_tasks(tasks: Sequence[Callable[[], T]], max_concurrency: int, scope: CancelScope) -> list[T]:
+    """Runs ``tasks`` at most ``max_concurrency`` at a time; their results in order.
+
+    The first task to fail cancels ``scope`` (so the others stop), the ones not started
+    never start, and its error is raised once every task has stopped. Ctrl-C while
+    waiting does the same and raises KeyboardInterrupt.
+    """
+    positive_int(max_concurrency, "max_concurrency")
+    if len(tasks) <= 1 or max_concurrency == 1:
+        return [task() for task in tasks]
+    first: list[BaseException] = []
+    lock = threading.Lock()
+
+    def guard(task: Callable[[], T]) -> T:
+        if scope.cancelled:
+            raise Stopped()
+        try:
+            return task()
+        except BaseException as exc:
+            with lock:
+                if not first and not isinstance(exc, Stopped):
+                    first.append(exc)
+            scope.cancel()
+            raise
+
+    pool = executor(min(max_concurrency, len(tasks)), "worker")
+    futures: list[Future[T]] = [pool.submit(guard, task) for task in tasks]
+    try:
+        wait(futures, return_when=FIRST_EXCEPTION)
+        if first:
+            raise first[0]
+        try:
+            return [f.result() for f in futures]
+        except Stopped:  # cancelled from outside before these started
+            raise errors.CancelledError("operation cancelled") from None
+    except BaseException:
+        scope.cancel()
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)

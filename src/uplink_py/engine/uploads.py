@@ -1,0 +1,134 @@
+"""Uploads: one object from any source, as one stream or parallel parts.
+
+The commit rule, everywhere: an object is committed only after every byte of its source
+was written without error and the source proved unchanged; an exception, a
+cancellation or a changed source aborts it (a multipart upload too), so the object that
+was under the key before stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Union
+
+from ..module_classes import CommitUploadOptions, CustomMetadata, Object, UploadOptions
+from .settings import Tuning
+from .sources import Source, SourceLike, open_source
+from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..project import Project
+
+Metadata = Union[CustomMetadata, "Mapping[str, str]", None]
+
+
+def upload(
+    project: Project,
+    bucket: str,
+    key: str,
+    source: Source,
+    *,
+    options: UploadOptions | None = None,
+    metadata: Metadata = None,
+    tuning: Tuning = Tuning(),
+    progress: ProgressCallback | None = None,
+    scope: CancelScope | None = None,
+) -> Object:
+    """Uploads ``source`` as the object ``bucket/key``; returns its info once committed."""
+    scope = scope or CancelScope()
+    if source.size is not None and tuning.parallel(source.size):
+        return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope)
+    reporter = Progress(progress, source.size or 0)
+    upload = scope.call(project.upload_object, bucket, key, options)
+    with scope.track(upload), upload:  # commits at the end of the block, aborts if it raises
+        if metadata is not None:
+            upload.set_custom_metadata(metadata)
+        for chunk in source.stream():
+            reporter.add(upload.write(chunk))
+        source.verify()
+    reporter.finish()
+    return upload.info()
+
+
+def _upload_parts(
+    project: Project,
+    bucket: str,
+    key: str,
+    source: Source,
+    size: int,
+    options: UploadOptions | None,
+    metadata: Metadata,
+    tuning: Tuning,
+    progress: ProgressCallback | None,
+    scope: CancelScope,
+) -> Object:
+    reporter = Progress(progress, size)
+    upload_id = scope.call(project.begin_upload, bucket, key, options).upload_id
+
+    def put(number: int, offset: int, length: int) -> None:
+        part = scope.call(project.upload_part, bucket, key, upload_id, number)
+        with scope.track(part), part:
+            for chunk in source.chunks(offset, length):
+                reporter.add(part.write(chunk))
+
+    try:
+        tasks = [partial(put, n, o, ln) for n, (o, ln) in enumerate(tuning.ranges(0, size), start=1)]
+        run_tasks(tasks, tuning.max_concurrency, scope)
+        source.verify()
+        info = scope.call(project.commit_upload, bucket, key, upload_id, CommitUploadOptions(metadata))
+    except BaseException:
+        try:
+            project.abort_upload(bucket, key, upload_id)  # cleanup: also when cancelled
+        except Exception:  # the original error says more
+            pass
+        raise
+    reporter.finish()
+    return info
+
+
+def upload_from(
+    project: Project,
+    bucket: str,
+    key: str,
+    source: SourceLike,
+    *,
+    options: UploadOptions | None = None,
+    metadata: Metadata = None,
+    tuning: Tuning = Tuning(),
+    progress: ProgressCallback | None = None,
+    scope: CancelScope | None = None,
+) -> Object:
+    """:func:`upload` of a buffer, a local path or a binary file object."""
+    with open_source(source) as opened:
+        return upload(project, bucket, key, opened, options=options, metadata=metadata, tuning=tuning,
+                      progress=progress, scope=scope)
+
+
+def upload_many(
+    project: Project,
+    bucket: str,
+    items: Iterable[tuple[str, SourceLike]],
+    *,
+    options: UploadOptions | None = None,
+    max_concurrency: int,
+    progress: ProgressCallback | None = None,
+    scope: CancelScope | None = None,
+) -> list[Object]:
+    """Uploads (key, source) pairs, each as one stream, ``max_concurrency`` at a time;
+    progress counts objects. The first failure stops the rest (those committed stay)."""
+    pairs = list(items)
+    scope = scope or CancelScope()
+    reporter = Progress(progress, len(pairs))
+    single = Tuning(max_concurrency=1)
+
+    def put(key: str, source: SourceLike) -> Object:
+        info = upload_from(project, bucket, key, source, options=options, tuning=single, scope=scope)
+        reporter.add(1)
+        return info
+
+    results = run_tasks([partial(put, k, s) for k, s in pairs], max_concurrency, scope)
+    reporter.finish()
+    return results

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import secrets
+import threading
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -149,9 +151,18 @@ def bucket(storj_network: StorjNetwork, request: pytest.FixtureRequest) -> Itera
 SEGMENT = 64 * 1024 * 1024  # the uplink's default segment size
 
 
+# Test data comes from one seeded generator: a failure reproduces with the same seed
+# (printed at the end of the run; set UPLINK_PY_TEST_SEED to replay one).
+TEST_SEED = int(os.environ.get("UPLINK_PY_TEST_SEED") or secrets.randbits(32))
+_data = random.Random(TEST_SEED)
+_data_lock = threading.Lock()
+
+
 def random_bytes(size: int) -> bytes:
-    """`size` random bytes (incompressible, so every byte crosses the network)."""
-    return os.urandom(size)
+    """`size` pseudo-random bytes from the run's seed (incompressible, so every byte
+    crosses the network)."""
+    with _data_lock:  # in pieces: randbytes takes at most 2**31 bits at once
+        return b"".join(_data.randbytes(min(16 << 20, size - start)) for start in range(0, size, 16 << 20))
 
 
 def sha256(data: bytes | bytearray | memoryview) -> str:
@@ -244,6 +255,7 @@ SUMMARY_LINES = pytest.StashKey[list]()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    terminalreporter.write_line(f"test data seed: UPLINK_PY_TEST_SEED={TEST_SEED}")
     for line in terminalreporter.config.stash.get(SUMMARY_LINES, []):
         terminalreporter.write_line(line)
     if _skipped:

@@ -15,6 +15,7 @@ from uplink_py.access import Access
 from uplink_py.errors import (
     EdgeAuthDialFailedError,
     EdgeRegisterAccessFailedError,
+    InternalError,
     ObjectNotFoundError,
     PermissionDeniedError,
     StorjException,
@@ -181,7 +182,7 @@ def test_override_encryption_key(access: Access, project: Project, py_bucket: st
 def test_override_encryption_key_needs_a_prefix_ending_in_slash(access: Access) -> None:
     key = uplink_py.derive_encryption_key("p", b"s")
     copy = Uplink().parse_access(access.serialize())
-    with pytest.raises(StorjException, match="slash"):
+    with pytest.raises(InternalError, match="slash"):
         copy.override_encryption_key("bucket", "no-slash", key)
 
 
@@ -210,7 +211,7 @@ def test_register_access_against_a_dead_address(access: Access) -> None:
     with pytest.raises(EdgeAuthDialFailedError) as dial:
         access.register_access(EdgeConfig(auth_service_address="no-port"))
     assert dial.value.code == 0x30 and "missing port" in dial.value.message
-    with pytest.raises(StorjException, match="AuthServiceAddress is missing"):
+    with pytest.raises(InternalError, match="AuthServiceAddress is missing"):
         access.register_access(EdgeConfig())
 
 

@@ -333,7 +333,7 @@ def test_the_executor_is_bounded(access: Any, py_bucket: str) -> None:
         threads.add(threading.current_thread().name)
 
     async def upload(project: aio.AsyncProject, i: int) -> None:
-        await project.upload_bytes(py_bucket, f"b{i}", os.urandom(1000), progress=progress)
+        await project.upload_bytes(py_bucket, f"b{i}", random_bytes(1000), progress=progress)
 
     async def main() -> None:
         async with await aio.open_project(access, max_workers=2) as project:
@@ -367,7 +367,7 @@ def test_errors_are_uplink_py_classes(access: Any, py_bucket: str) -> None:
             await project.upload_bytes("no-such-bucket-aio", "k", b"x")
         with pytest.raises(ObjectKeyInvalidError):
             await project.upload_bytes(py_bucket, "", b"x")
-        with pytest.raises(StorjException):
+        with pytest.raises(BucketNotFoundError):
             [o async for o in project.list_objects("no-such-bucket-aio")]
         await project.close()
         assert project.closed

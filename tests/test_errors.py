@@ -174,7 +174,7 @@ def test_errors_pickle(project: Project, py_bucket: str) -> None:
 
 @pytest.mark.integration
 def test_error_messages_hold_no_secrets(storj_network: StorjNetwork, project: Project) -> None:
-    with pytest.raises(StorjException) as info:
+    with pytest.raises(BucketNotFoundError) as info:
         project.stat_bucket(unique_bucket_name("missing"))
     for secret in (storj_network.access, storj_network.api_key, storj_network.passphrase):
         assert secret not in info.value.message and secret not in (info.value.details or "")
@@ -244,9 +244,9 @@ def test_project_close_ends_its_open_transfers(access: Access, py_bucket: str) -
     download = project.download_object(py_bucket, "k")
     upload = project.upload_object(py_bucket, "never")
     project.close()
-    with pytest.raises(StorjException):
+    with pytest.raises(InvalidHandleError):
         download.read(10)
-    with pytest.raises(StorjException):
+    with pytest.raises(InvalidHandleError):
         upload.write(b"x")
         upload.commit()
     with access.open_project() as other, pytest.raises(ObjectNotFoundError):

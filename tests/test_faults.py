@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import StorjNetwork, run_testnet, unique_bucket_name
+from conftest import StorjNetwork, random_bytes, run_testnet, unique_bucket_name
 from test_interrupts import black_hole, with_satellite  # noqa: F401  (black_hole is a fixture)
 
 pytestmark = pytest.mark.integration
@@ -106,18 +106,18 @@ def test_stopped_nodes_within_and_beyond_the_margin(private_network: tuple[Storj
 
         # 2 nodes stop while the first segment's pieces stream: it still gets >= 4
         # of its 6 pieces; the later segments avoid the stopped nodes.
-        a = os.urandom(150 * MiB)  # 3 segments of 64 MiB
+        a = random_bytes(150 * MiB)  # 3 segments of 64 MiB
         upload_stopping_nodes(project, bucket, "a", a, [0, 1], env)
         assert sha(download(project, bucket, "a")) == sha(a)  # read margin: 2 nodes down
 
         # 4 down, 6 up: still enough nodes for new uploads (the upload margin).
-        b = os.urandom(100 * MiB)
+        b = random_bytes(100 * MiB)
         upload_stopping_nodes(project, bucket, "b", b, [2, 3], env)
         assert sha(download(project, bucket, "b")) == sha(b)
 
         # Beyond the margin: 3 of the 6 nodes left stop while a segment streams to all
         # of them, so it cannot reach 4 pieces; then 3 nodes cannot take new segments.
-        c = os.urandom(100 * MiB)
+        c = random_bytes(100 * MiB)
         err, took = elapsed(lambda: upload_stopping_nodes(project, bucket, "c", c, [4, 5, 6], env))
         print(f"upload beyond the margin: {type(err).__name__} after {took:.2f} s: {str(err)[:200]}")
         assert isinstance(err, StorjException), err
@@ -131,7 +131,7 @@ def test_stopped_nodes_within_and_beyond_the_margin(private_network: tuple[Storj
         assert project.list_uploads(bucket) == []
 
         # Not even one node too many for a new upload: 3 up, 6 needed.
-        err, _ = elapsed(lambda: project.upload_bytes(bucket, "d", os.urandom(MiB)))
+        err, _ = elapsed(lambda: project.upload_bytes(bucket, "d", random_bytes(MiB)))
         assert isinstance(err, StorjException) and "not enough nodes" in str(err), err
         with pytest.raises(ObjectNotFoundError):
             project.stat_object(bucket, "d")

@@ -187,13 +187,13 @@ def test_upload_block_cancelled_by_another_thread_raises(project, py_bucket: str
 
 def test_upload_from_a_pipe(project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
     data = random_bytes(3 * MiB + 5)
-    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    feeder = threading.Thread(target=lambda: (child.stdin.write(data), child.stdin.close()))  # type: ignore[union-attr]
-    feeder.start()
-    info = project.upload_file(py_bucket, "pipe", child.stdout)
-    feeder.join()
-    child.wait(timeout=60)
+    with subprocess.Popen([sys.executable, "-c", "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE) as child:
+        feeder = threading.Thread(target=lambda: (child.stdin.write(data), child.stdin.close()))  # type: ignore[union-attr]
+        feeder.start()
+        info = project.upload_file(py_bucket, "pipe", child.stdout)
+        feeder.join()
+    assert child.returncode == 0
     assert info.system.content_length == len(data)
     assert_same_bytes(stored(project, py_bucket, "pipe") or b"", data)
 
@@ -474,17 +474,17 @@ def test_kill_9_mid_transfer_leaves_old_state(
     project.upload_bytes(py_bucket, "obj", old)
     target = tmp_path / "file.bin"
     target.write_bytes(b"old local file" if what == "download" else new)
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", KILLED, py_bucket, what, str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         env={**os.environ, "STORJ_TEST_ACCESS": storj_network.access}, text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "started"
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
+    ) as child:
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "started"
+            child.send_signal(signal.SIGKILL)
+            assert child.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            if child.poll() is None:
+                child.kill()
     if what == "download":
         assert target.read_bytes() == b"old local file"
     else:

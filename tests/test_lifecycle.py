@@ -23,7 +23,7 @@ import pytest
 
 import uplink_py
 from uplink_py import Access, DownloadOptions, ListObjectsOptions, Permission, Project, SharePrefix
-from uplink_py.errors import CancelledError, InvalidHandleError, ObjectNotFoundError, StorjException
+from uplink_py.errors import CancelledError, InternalError, InvalidHandleError, ObjectNotFoundError, StorjException
 
 from conftest import SUMMARY_LINES, random_bytes
 
@@ -171,7 +171,7 @@ def test_every_upload_method_after_it_ended_raises(access: Access, py_bucket: st
         elif how == "project close":
             project.close()
         else:
-            with pytest.raises(StorjException):
+            with pytest.raises(InternalError):
                 upload.commit()
         assert upload.closed
         assert_all_invalid(upload, UPLOAD_CALLS)

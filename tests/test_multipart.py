@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import random_bytes, sha256
-from uplink_py.errors import ObjectNotFoundError, StorjException
+from uplink_py.errors import InternalError, ObjectNotFoundError
 from uplink_py.module_classes import (
     CommitUploadOptions,
     ListUploadPartsOptions,
@@ -98,7 +98,7 @@ def test_abort_upload(project: Project, py_bucket: str) -> None:
         project.stat_object(py_bucket, "aborted")
     # (list_upload_parts and commit_upload still work with the aborted upload's id on this
     # satellite: storj.io/uplink does the same)
-    with pytest.raises(StorjException):
+    with pytest.raises(InternalError):
         project.abort_upload(py_bucket, "aborted", "not-an-upload-id")
 
 

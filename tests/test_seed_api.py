@@ -15,8 +15,8 @@ from uplink_py.errors import (
     BucketAlreadyExistError,
     BucketNotEmptyError,
     BucketNotFoundError,
+    InternalError,
     ObjectNotFoundError,
-    StorjException,
 )
 from uplink_py.module_classes import (
     Bucket,
@@ -94,7 +94,7 @@ def test_config_request_access_with_passphrase(storj_network: StorjNetwork) -> N
 
 
 def test_request_access_with_a_bad_api_key_raises(storj_network: StorjNetwork) -> None:
-    with pytest.raises(StorjException):
+    with pytest.raises(InternalError):
         Uplink().request_access_with_passphrase(storj_network.satellite, "not-an-api-key", "passphrase")
 
 
@@ -107,7 +107,7 @@ def test_parse_access_and_serialize(storj_network: StorjNetwork) -> None:
 
 
 def test_parse_access_rejects_garbage() -> None:
-    with pytest.raises(StorjException):
+    with pytest.raises(InternalError):
         Uplink().parse_access("this is not an access grant")
 
 

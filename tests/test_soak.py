@@ -47,8 +47,8 @@ def soak(grant: str, bucket: str, ops: int, warmup: int, seed: int = 7) -> dict[
     rng = random.Random(seed)
     access = Uplink().parse_access(grant)
     project = access.open_project()
-    small = [os.urandom(rng.choice([0, 10, 1000, 4 * 1024, 40 * 1024])) for _ in range(8)]
-    large = os.urandom(6 * MiB + 123)
+    small = [rng.randbytes(rng.choice([0, 10, 1000, 4 * 1024, 40 * 1024])) for _ in range(8)]
+    large = rng.randbytes(6 * MiB + 123)
     project.upload_bytes(bucket, "large", large)
     readbuf = bytearray(len(large))
     counts: dict[str, int] = {}

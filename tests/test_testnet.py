@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ENV_KEYS, StorjNetwork, parse_env, run_testnet
+from conftest import ENV_KEYS, StorjNetwork, parse_env, random_bytes, run_testnet
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ def sha256(path: Path) -> str:
 @pytest.mark.parametrize("size", [0, 1, 256 * 1024 + 7, SEGMENT + 4099], ids=["empty", "1B", "256KiB+7", "segment+4099"])
 def test_cli_round_trip(storj_network: StorjNetwork, bucket: str, tmp_path: Path, size: int) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
-    src.write_bytes(os.urandom(size))
+    src.write_bytes(random_bytes(size))
     storj_network.uplink("cp", "--progress=false", str(src), f"sj://{bucket}/dir/object")
     storj_network.uplink("cp", "--progress=false", f"sj://{bucket}/dir/object", str(dst))
     assert dst.stat().st_size == size
@@ -34,7 +34,7 @@ def test_cli_round_trip(storj_network: StorjNetwork, bucket: str, tmp_path: Path
 
 
 def test_cli_ranged_download(storj_network: StorjNetwork, bucket: str, tmp_path: Path) -> None:
-    data = os.urandom(1_000_003)
+    data = random_bytes(1_000_003)
     (tmp_path / "src").write_bytes(data)
     storj_network.uplink("cp", "--progress=false", str(tmp_path / "src"), f"sj://{bucket}/o")
     storj_network.uplink("cp", "--progress=false", "--range", "bytes=12345-99999", f"sj://{bucket}/o", str(tmp_path / "part"))

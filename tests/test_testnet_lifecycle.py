@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import StorjNetwork, run_testnet, unique_bucket_name
+from conftest import StorjNetwork, random_bytes, run_testnet, unique_bucket_name
 
 pytestmark = pytest.mark.integration
 
@@ -68,13 +68,13 @@ def test_uploads_survive_stopped_nodes_within_the_margin(
 
     bucket = f"sj://{unique_bucket_name('faults')}"
     net.uplink("mb", bucket)
-    before = os.urandom(3 * 1024 * 1024 + 5)
+    before = random_bytes(3 * 1024 * 1024 + 5)
     (tmp_path / "before").write_bytes(before)
     net.uplink("cp", "--progress=false", str(tmp_path / "before"), f"{bucket}/before")
 
     for index in range(upload_margin):
         run_testnet("stop-node", str(index), env=env)
-        data = os.urandom(2 * 1024 * 1024 + index)
+        data = random_bytes(2 * 1024 * 1024 + index)
         (tmp_path / "src").write_bytes(data)
         net.uplink("cp", "--progress=false", str(tmp_path / "src"), f"{bucket}/after-{index}")
         net.uplink("cp", "--progress=false", f"{bucket}/after-{index}", str(tmp_path / "dst"))

@@ -65,7 +65,7 @@ def test_sixteen_threads_mixed_operations(project: Project, py_bucket: str) -> N
         mine: dict[str, bytes] = {}  # what this thread stored and did not delete
 
         def new_data() -> bytes:
-            return os.urandom(rng.choice([0, 1, 100, 4 * KiB, 64 * KiB, 300 * KiB, 2 * MiB + 3]))
+            return random_bytes(rng.choice([0, 1, 100, 4 * KiB, 64 * KiB, 300 * KiB, 2 * MiB + 3]))
 
         def op_upload() -> None:
             key = f"{prefix}{rng.randrange(6)}"
@@ -80,7 +80,7 @@ def test_sixteen_threads_mixed_operations(project: Project, py_bucket: str) -> N
 
         def op_upload_bytes() -> None:
             key = f"{prefix}parts{rng.randrange(2)}"
-            data = os.urandom(rng.choice([100 * KiB, 700 * KiB]))
+            data = random_bytes(rng.choice([100 * KiB, 700 * KiB]))
             project.upload_bytes(py_bucket, key, data, part_size=256 * KiB, max_concurrency=3)
             mine[key] = data
 
@@ -136,7 +136,7 @@ def test_sixteen_threads_mixed_operations(project: Project, py_bucket: str) -> N
 
         def op_multipart() -> None:
             key = f"{prefix}mp"
-            parts = [os.urandom(rng.choice([10 * KiB, 100 * KiB])) for _ in range(rng.randint(1, 3))]
+            parts = [random_bytes(rng.choice([10 * KiB, 100 * KiB])) for _ in range(rng.randint(1, 3))]
             upload_id = project.begin_upload(py_bucket, key).upload_id
             for number in reversed(range(1, len(parts) + 1)):  # out of order
                 with project.upload_part(py_bucket, key, upload_id, number) as part:

@@ -247,7 +247,7 @@ class AsyncProject:
     ) -> Object:
         """See :meth:`uplink_py.Project.upload_file`."""
         tuning = Tuning(max_concurrency, part_size)
-        return await self._run(lambda s: engine.upload_from(
+        return await self._run(lambda s: engine.upload(
             self.project, bucket, key, path, options=upload_options, metadata=custom_metadata, tuning=tuning,
             progress=progress, scope=s,
         ))

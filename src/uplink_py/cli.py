@@ -276,7 +276,7 @@ def _upload_jobs(project: Project, args: argparse.Namespace, src: Path | None, d
 
         def from_stdin(progress: Callback) -> None:
             with about(dst):  # committed only once stdin ended and every byte was written
-                engine.upload_from(project, dst.bucket, dst.key, sys.stdin.buffer, progress=progress)
+                engine.upload(project, dst.bucket, dst.key, sys.stdin.buffer, progress=progress)
 
         return [(0, "-", from_stdin)]
     if src.is_dir():

@@ -516,7 +516,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         bucket, key = self._split_key(path)
         if mode == "create" and self.exists(path):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(path))
-        engine.upload_from(self.project, bucket, key, engine.byte_view(value), metadata=kwargs.get("metadata"),
+        engine.upload(self.project, bucket, key, engine.byte_view(value), metadata=kwargs.get("metadata"),
                            tuning=self.tuning)
         self.invalidate_cache(self._strip(path))
 
@@ -535,7 +535,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         bucket, key = self._split_key(rpath)
         if mode == "create" and self.exists(rpath):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(rpath))
-        info = engine.upload_from(self.project, bucket, key, lpath, metadata=kwargs.get("metadata"),
+        info = engine.upload(self.project, bucket, key, lpath, metadata=kwargs.get("metadata"),
                                   tuning=self.tuning, progress=_progress(callback))
         callback.set_size(info.size)
         callback.absolute_update(info.size)

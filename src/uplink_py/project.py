@@ -52,7 +52,7 @@ class Project(_CoreProject):
     ) -> Object:
         """Upload ``data`` (any C-contiguous buffer, never copied; do not change it meanwhile)
         as one object; returns its info."""
-        return engine.upload_from(self, bucket_name, storj_path, engine.byte_view(data), options=upload_options,
+        return engine.upload(self, bucket_name, storj_path, engine.byte_view(data), options=upload_options,
                                   metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size),
                                   progress=progress)
 
@@ -72,7 +72,7 @@ class Project(_CoreProject):
         streamed from its position). Regular files read their parts in parallel; a file
         that changes while it is read raises SourceChangedError. Nothing is committed on
         any error."""
-        return engine.upload_from(self, bucket_name, storj_path, path, options=upload_options,
+        return engine.upload(self, bucket_name, storj_path, path, options=upload_options,
                                   metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size),
                                   progress=progress)
 

@@ -26,7 +26,7 @@ from .projects import AccessLike, Credentials, open_project, shared_project
 from .settings import CHUNK, DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, MiB, Tuning, positive_int
 from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
-from .uploads import Metadata, upload, upload_from, upload_many
+from .uploads import Metadata, upload, upload_many
 
 __all__ = [
     "CHUNK",
@@ -60,6 +60,5 @@ __all__ = [
     "run_tasks",
     "shared_project",
     "upload",
-    "upload_from",
     "upload_many",
 ]

@@ -29,7 +29,7 @@ def upload(
     project: Project,
     bucket: str,
     key: str,
-    source: Source,
+    source: Source | SourceLike,
     *,
     options: UploadOptions | None = None,
     metadata: Metadata = None,
@@ -37,20 +37,25 @@ def upload(
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
 ) -> Object:
-    """Uploads ``source`` as the object ``bucket/key``; returns its info once committed."""
+    """Uploads ``source`` (a buffer, a local path, a binary file object or an opened
+    Source) as the object ``bucket/key``; returns its info once committed."""
+    if not isinstance(source, Source):
+        with open_source(source) as opened:
+            return upload(project, bucket, key, opened, options=options, metadata=metadata, tuning=tuning,
+                          progress=progress, scope=scope)
     scope = scope or CancelScope()
     if source.size is not None and tuning.parallel(source.size):
         return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope)
     reporter = Progress(progress, source.size or 0)
-    upload = scope.call(project.upload_object, bucket, key, options)
-    with scope.track(upload), upload:  # commits at the end of the block, aborts if it raises
+    stream = scope.call(project.upload_object, bucket, key, options)
+    with scope.track(stream), stream:  # commits at the end of the block, aborts if it raises
         if metadata is not None:
-            upload.set_custom_metadata(metadata)
+            stream.set_custom_metadata(metadata)
         for chunk in source.stream():
-            reporter.add(upload.write(chunk))
+            reporter.add(stream.write(chunk))
         source.verify()
     reporter.finish()
-    return upload.info()
+    return stream.info()
 
 
 def _upload_parts(
@@ -89,24 +94,6 @@ def _upload_parts(
     return info
 
 
-def upload_from(
-    project: Project,
-    bucket: str,
-    key: str,
-    source: SourceLike,
-    *,
-    options: UploadOptions | None = None,
-    metadata: Metadata = None,
-    tuning: Tuning = Tuning(),
-    progress: ProgressCallback | None = None,
-    scope: CancelScope | None = None,
-) -> Object:
-    """:func:`upload` of a buffer, a local path or a binary file object."""
-    with open_source(source) as opened:
-        return upload(project, bucket, key, opened, options=options, metadata=metadata, tuning=tuning,
-                      progress=progress, scope=scope)
-
-
 def upload_many(
     project: Project,
     bucket: str,
@@ -125,7 +112,7 @@ def upload_many(
     single = Tuning(max_concurrency=1)
 
     def put(key: str, source: SourceLike) -> Object:
-        info = upload_from(project, bucket, key, source, options=options, tuning=single, scope=scope)
+        info = upload(project, bucket, key, source, options=options, tuning=single, scope=scope)
         reporter.add(1)
         return info
 

@@ -11,22 +11,22 @@ DEFAULT_MANY_CONCURRENCY = 8  # objects in flight: *_many, fsspec batches, CLI, 
 CHUNK = 8 * MiB  # one write/read call into the native module, and the progress step
 
 
-def positive_int(value: object, name: str) -> int:
-    """``value`` if it is an int >= 1: TypeError for other types (bool too), ValueError below 1."""
+def int_at_least(value: object, name: str, minimum: int) -> int:
+    """``value`` if it is an int >= ``minimum``: TypeError for other types (bool too),
+    ValueError below ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def positive_int(value: object, name: str) -> int:
+    return int_at_least(value, name, 1)
 
 
 def non_negative_int(value: object, name: str) -> int:
-    """``value`` if it is an int >= 0 (TypeError / ValueError otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, not {value}")
-    return value
+    return int_at_least(value, name, 0)
 
 
 @dataclass(frozen=True)

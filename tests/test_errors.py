@@ -28,7 +28,7 @@ from uplink_py.project import Project
 from uplink_py.upload import Upload
 from uplink_py.uplink import Uplink
 
-# uplink-c's error codes (uplink_definitions.h) and the seed's class names.
+# uplink-c's error codes (uplink_definitions.h) and uplink-python's class names.
 CODES = {
     "InternalError": 0x02,
     "CancelledError": 0x03,

@@ -78,8 +78,11 @@ UPLOAD_CALLS: dict[str, Callable[[Any], Any]] = {
     "set_custom_metadata": lambda u: u.set_custom_metadata({"a": "b"}),
     "commit": lambda u: u.commit(),
 }
+RAW_IO = {"readable": "io.RawIOBase: constant", "writable": "io.RawIOBase: constant",
+          "seekable": "io.RawIOBase: constant", "flush": "io.RawIOBase: nothing to flush"}
 UPLOAD_ALWAYS = {"abort": "no-op once finished", "cancel": "no-op once finished", "closed": "property",
-                 "info": "the object's info, also after commit (seed API)"}
+                 "info": "the object's info, also after commit (uplink-python API)",
+                 "close": "io.RawIOBase: no-op once finished", **RAW_IO}
 PART_CALLS: dict[str, Callable[[Any], Any]] = {
     "write": lambda u: u.write(b"x"),
     "set_etag": lambda u: u.set_etag("etag"),
@@ -92,10 +95,11 @@ DOWNLOAD_CALLS: dict[str, Callable[[Any], Any]] = {
     "readinto": lambda d: d.readinto(bytearray(10)),
     "readall": lambda d: d.readall(),
     "read_file": lambda d: d.read_file(io.BytesIO()),
+    "seek": lambda d: d.seek(1),
 }
 DOWNLOAD_ALWAYS = {"close": "idempotent", "cancel": "no-op once finished", "closed": "property",
                    "file_size": "known when opened", "info": "the object's info, known when opened",
-                   "identity": "known when opened"}
+                   "identity": "known when opened", "tell": "the position, known", **RAW_IO}
 
 
 def public(cls: type) -> set[str]:
@@ -391,7 +395,7 @@ def test_unclosed_handles_warn_and_are_freed(access: Access, py_bucket: str) -> 
         for name, make in makers.items():
             def closed(make: Callable[[], Any] = make) -> Any:
                 handle = make()
-                (handle.close if hasattr(handle, "close") else handle.abort)()
+                (handle.abort if hasattr(handle, "abort") else handle.close)()
                 return handle
             caught, ref = _collect(closed)
             assert ref() is None and caught == [], (name, caught)

@@ -1,6 +1,7 @@
 #include "convert.hpp"
 
 #include <limits>
+#include <stdexcept>
 
 namespace {
 
@@ -11,6 +12,13 @@ struct ResultClasses {
         edge_credentials;
 };
 ResultClasses *classes = nullptr;
+
+const ResultClasses &result_classes() {
+    if (classes == nullptr) {
+        throw std::runtime_error("uplink_py._core is private: use it through uplink_py, which registers its classes");
+    }
+    return *classes;
+}
 
 std::string type_name(py::handle value) { return Py_TYPE(value.ptr())->tp_name; }
 
@@ -70,7 +78,7 @@ std::string metadata_bytes(py::handle value) {
 
 py::object system_metadata_to_py(const UplinkSystemMetadata &system) {
     using namespace pybind11::literals;
-    return classes->system_metadata("created"_a = system.created, "expires"_a = system.expires,
+    return result_classes().system_metadata("created"_a = system.created, "expires"_a = system.expires,
                                     "content_length"_a = system.content_length);
 }
 
@@ -79,12 +87,12 @@ py::object custom_metadata_to_py(const UplinkCustomMetadata &custom) {
     py::list entries(custom.count);
     for (size_t i = 0; i < custom.count; ++i) {
         const UplinkCustomMetadataEntry &e = custom.entries[i];
-        entries[i] = classes->custom_metadata_entry("key"_a = decode_str(e.key, e.key_length),
+        entries[i] = result_classes().custom_metadata_entry("key"_a = decode_str(e.key, e.key_length),
                                                     "key_length"_a = e.key_length,
                                                     "value"_a = decode_str(e.value, e.value_length),
                                                     "value_length"_a = e.value_length);
     }
-    return classes->custom_metadata("entries"_a = entries);
+    return result_classes().custom_metadata("entries"_a = entries);
 }
 
 }  // namespace
@@ -137,12 +145,19 @@ int64_t int_arg(py::handle value, const char *what, int64_t min, int64_t max) {
     return result;
 }
 
-void load_result_classes() {
-    py::module_ m = py::module_::import("uplink_py.module_classes");
-    classes = new ResultClasses{m.attr("Bucket"),     m.attr("Object"),
-                                m.attr("SystemMetadata"), m.attr("CustomMetadata"),
-                                m.attr("CustomMetadataEntry"), m.attr("UploadInfo"),
-                                m.attr("Part"),       m.attr("EdgeCredentials")};
+void set_result_classes(const py::dict &types) {
+    if (classes != nullptr) {
+        return;
+    }
+    const auto type = [&](const char *name) -> py::object {
+        if (!types.contains(name)) {
+            throw py::key_error(std::string("result class ") + name + " not registered");
+        }
+        return types[name];
+    };
+    classes = new ResultClasses{type("Bucket"),        type("Object"),    type("SystemMetadata"),
+                                type("CustomMetadata"), type("CustomMetadataEntry"), type("UploadInfo"),
+                                type("Part"),          type("EdgeCredentials")};
 }
 
 // ---------------------------------------------------------------- options
@@ -306,7 +321,7 @@ void MetadataArg::add(py::handle key, py::handle value) {
 
 py::object bucket_to_py(const UplinkBucket &bucket) {
     using namespace pybind11::literals;
-    return classes->bucket("name"_a = decode_str(bucket.name), "created"_a = bucket.created);
+    return result_classes().bucket("name"_a = decode_str(bucket.name), "created"_a = bucket.created);
 }
 
 py::object object_to_py(const UplinkObject &object, const char *identity) {
@@ -321,7 +336,7 @@ py::object object_to_py(const UplinkObject &object, const char *identity) {
             version = py::str(hex);
         }
     }
-    return classes->object("key"_a = decode_str(object.key), "is_prefix"_a = object.is_prefix,
+    return result_classes().object("key"_a = decode_str(object.key), "is_prefix"_a = object.is_prefix,
                            "system"_a = system_metadata_to_py(object.system),
                            "custom"_a = custom_metadata_to_py(object.custom), "version"_a = version,
                            "identity"_a = identity_str);
@@ -344,20 +359,20 @@ CString version_arg(py::handle version) {
 
 py::object upload_info_to_py(const UplinkUploadInfo &info) {
     using namespace pybind11::literals;
-    return classes->upload_info("upload_id"_a = decode_str(info.upload_id), "key"_a = decode_str(info.key),
+    return result_classes().upload_info("upload_id"_a = decode_str(info.upload_id), "key"_a = decode_str(info.key),
                                 "is_prefix"_a = info.is_prefix, "system"_a = system_metadata_to_py(info.system),
                                 "custom"_a = custom_metadata_to_py(info.custom));
 }
 
 py::object part_to_py(const UplinkPart &part) {
     using namespace pybind11::literals;
-    return classes->part("part_number"_a = part.part_number, "size"_a = part.size, "modified"_a = part.modified,
+    return result_classes().part("part_number"_a = part.part_number, "size"_a = part.size, "modified"_a = part.modified,
                          "etag"_a = py::bytes(part.etag ? part.etag : "", part.etag ? part.etag_length : 0));
 }
 
 py::object credentials_to_py(const EdgeCredentials &credentials) {
     using namespace pybind11::literals;
-    return classes->edge_credentials("access_key_id"_a = decode_str(credentials.access_key_id),
+    return result_classes().edge_credentials("access_key_id"_a = decode_str(credentials.access_key_id),
                                      "secret_key"_a = decode_str(credentials.secret_key),
                                      "endpoint"_a = decode_str(credentials.endpoint));
 }

@@ -41,8 +41,9 @@ inline py::object exc_type_arg(const py::args &exc) {
     return exc.empty() ? py::object(py::none()) : py::object(exc[0]);
 }
 
-// Looks up the uplink_py.module_classes classes (module init).
-void load_result_classes();
+// The uplink_py.module_classes classes results are built from, by name (uplink_py._native
+// registers them once as it loads the module; GIL held).
+void set_result_classes(const py::dict &types);
 
 // ---------------------------------------------------------------- options
 

@@ -29,6 +29,10 @@ void raise_storj_exception(const UplinkFailure &failure) {
     if (!message || !details) {
         throw py::error_already_set();
     }
+    if (errors_module == nullptr) {  // _core used directly, before uplink_py registered its tables
+        PyErr_SetObject(PyExc_RuntimeError, message.ptr());
+        return;
+    }
     py::object exc = errors_module->from_code(failure.code(), message, details);
     PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
 }
@@ -57,9 +61,13 @@ void throw_invalid_handle(std::string message) {
     throw UplinkFailure(UPLINK_ERROR_INVALID_HANDLE, std::move(message));
 }
 
+void set_error_classes(py::object from_code, py::object forked_process_error) {
+    if (errors_module == nullptr) {
+        errors_module = new ErrorsModule{std::move(from_code), std::move(forked_process_error)};
+    }
+}
+
 void register_error_translator() {
-    py::module_ errors = py::module_::import("uplink_py.errors");
-    errors_module = new ErrorsModule{errors.attr("_from_code"), errors.attr("ForkedProcessError")};
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             std::rethrow_exception(p);
@@ -70,7 +78,8 @@ void register_error_translator() {
                 e.restore();
             }
         } catch (const ForkedProcessFailure &failure) {
-            PyErr_SetString(errors_module->forked_process_error.ptr(), failure.what());
+            PyErr_SetString(errors_module != nullptr ? errors_module->forked_process_error.ptr() : PyExc_RuntimeError,
+                            failure.what());
         }
     });
 }

@@ -12,7 +12,15 @@
 #include <optional>
 #include <string>
 
+#include <pybind11/pybind11.h>
+
 #include "uplink_api.hpp"
+
+namespace py = pybind11;
+
+// Our own error code, beyond uplink-c's: a download's object version is gone (replaced or
+// deleted while it was read). uplink_py.errors.ObjectChangedError carries it.
+constexpr int32_t UPLINK_PY_ERROR_OBJECT_CHANGED = 0x101;
 
 class UplinkFailure : public std::exception {
 public:
@@ -52,8 +60,12 @@ void ignore_error(UplinkError *err) noexcept;
 // InvalidHandleError (code UPLINK_ERROR_INVALID_HANDLE): an empty, closed or finished handle.
 [[noreturn]] void throw_invalid_handle(std::string message);
 
-// Loads uplink_py.errors and registers the translator (module init, GIL held).
+// Registers the translator (module init, GIL held). Until set_error_classes is called,
+// errors come out as RuntimeError (the facade calls it as it loads the module).
 void register_error_translator();
+
+// uplink_py.errors._from_code and ForkedProcessError (uplink_py._native, once; GIL held).
+void set_error_classes(py::object from_code, py::object forked_process_error);
 
 // A ResourceWarning from a destructor (GIL held). Never raises: if the warning is
 // turned into an error, it is reported as unraisable. Keeps any pending exception.

@@ -7,12 +7,15 @@
 
 namespace py = pybind11;
 
-bool on_main_thread() {
-    // The main thread's ident does not change (a forked child makes no calls).
-    static const unsigned long main_ident =
-        py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
-    return PyThread_get_thread_ident() == main_ident;
-}
+namespace {
+// Python's main thread, told by uplink_py._native as it loads the module (0: not yet, and
+// then no call counts as the main thread's). It does not change: a forked child makes no calls.
+std::atomic<unsigned long> main_ident{0};
+}  // namespace
+
+void set_main_thread(unsigned long ident) { main_ident = ident; }
+
+bool on_main_thread() { return main_ident != 0 && PyThread_get_thread_ident() == main_ident; }
 
 void raise_pending_signals() {
     if (PyErr_CheckSignals() != 0) {

@@ -22,6 +22,8 @@ using Canceller = std::function<void()>;
 
 // True on Python's main thread (the one that runs signal handlers). GIL held.
 bool on_main_thread();
+// Which thread that is (threading.main_thread().ident), registered by uplink_py._native.
+void set_main_thread(unsigned long ident);  // 0: unknown
 
 // Registers a main-thread call's Canceller for SIGINT, from construction to end() or
 // destruction. Construct it on the main thread with the GIL held: it installs on_sigint

@@ -6,6 +6,7 @@
 #include "errors.hpp"
 #include "fork_guard.hpp"
 #include "handle_types.hpp"
+#include "interrupts.hpp"
 #include "iterators.hpp"
 #include "project.hpp"
 #include "transfers.hpp"
@@ -27,8 +28,7 @@ py::object checked_subclass(py::handle type, py::handle core, const char *what) 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "Native core of uplink_py: handles over uplink-c, Storj's C API.";
     record_module_pid();
-    register_error_translator();
-    load_result_classes();
+    register_error_translator();  // nothing of uplink_py is imported here: _register_python hands it over
 
     bind_access(m);
     bind_project(m);
@@ -42,13 +42,26 @@ PYBIND11_MODULE(_core, m) {
         return std::string(uplink_py_uplink_version());
     });
     m.def(
-        "_register_types",
-        [m](py::handle access, py::handle project, py::handle upload, py::handle download, py::handle part_upload) {
-            handle_types() = HandleTypes{checked_subclass(access, m.attr("Access"), "access"),
-                                         checked_subclass(project, m.attr("Project"), "project"),
-                                         checked_subclass(upload, m.attr("Upload"), "upload"),
-                                         checked_subclass(download, m.attr("Download"), "download"),
-                                         checked_subclass(part_upload, m.attr("PartUpload"), "part_upload")};
+        "_register_python",
+        [](py::object from_code, py::object forked_process_error, const py::dict &result_classes,
+           unsigned long main_thread_ident) {
+            set_error_classes(std::move(from_code), std::move(forked_process_error));
+            set_result_classes(result_classes);
+            set_main_thread(main_thread_ident);
         },
-        py::arg("access"), py::arg("project"), py::arg("upload"), py::arg("download"), py::arg("part_upload"));
+        py::arg("from_code"), py::arg("forked_process_error"), py::arg("result_classes"),
+        py::arg("main_thread_ident"));
+    m.def(
+        "_register_type",
+        [m](const std::string &kind, py::handle type) {
+            HandleTypes &types = handle_types();
+            if (kind == "Access") {
+                types.access = checked_subclass(type, m.attr("Access"), "Access");
+            } else if (kind == "Project") {
+                types.project = checked_subclass(type, m.attr("Project"), "Project");
+            } else {
+                throw py::value_error("only Access and Project have facade subclasses, not " + kind);
+            }
+        },
+        py::arg("kind"), py::arg("type"));
 }

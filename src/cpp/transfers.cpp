@@ -176,6 +176,23 @@ py::object Upload::info() {
     return object ? object_to_py(*object.get()) : py::none();
 }
 
+void Upload::close() {
+    if (closed()) {
+        return;
+    }
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    PyErr_GetExcInfo(&type, &value, &traceback);  // the exception being handled, if any
+    const bool failing = value != nullptr && value != Py_None;
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+    if (failing) {
+        finish_quietly(Phase::Aborted);
+    } else {
+        commit();
+    }
+}
+
 std::string Upload::repr() const {
     if (!state_) {
         return "<Upload empty>";
@@ -237,6 +254,8 @@ void Download::adopt(const std::shared_ptr<ProjectState> &project, DownloadOpene
     const int64_t end =
         range.length < 0 || range.length > content_length - start ? content_length : start + range.length;
     remaining_ = end - start;
+    position_ = start;
+    end_ = end;
     TransferCore::adopt(project, std::move(opened.handle));
 }
 
@@ -249,6 +268,7 @@ ReadOutcome Download::fill(State &state, char *data, size_t n) {
         at_end = outcome.at_end;
     }
     remaining_ = std::max<int64_t>(0, remaining_ - static_cast<int64_t>(total));
+    position_ += static_cast<int64_t>(total);
     return {total, at_end};
 }
 
@@ -327,6 +347,55 @@ const std::string &Download::identity() const {
     return identity_;
 }
 
+int64_t Download::tell() const {
+    require();
+    return position_;
+}
+
+int64_t Download::seek(py::handle offset_arg, py::handle whence_arg) {
+    const int64_t whence = int_arg(whence_arg, "whence", 0, 2);
+    const int64_t base = whence == 0 ? 0 : whence == 1 ? position_.load() : content_length_;
+    const int64_t target = int_arg(offset_arg, "offset", INT64_MIN / 2, INT64_MAX / 2) + base;
+    if (target < 0) {
+        throw py::value_error("negative seek position " + std::to_string(target));
+    }
+    const std::shared_ptr<State> old = require();
+    old->check_open();
+    if (target == position_) {
+        return target;
+    }
+    const std::shared_ptr<ProjectState> project = old->project();
+    const int64_t start = std::min(target, end_);
+    UplinkDownloadOptions options{start, end_ - start};  // from the end: an empty read, then EOF
+    const std::string version = identity_.substr(identity_.rfind(':') + 1);
+    DownloadOpened opened = call_blocking(canceller(uplink_py_cancel_project_calls, project->handle()), [&] {
+        DownloadOwner owner;
+        try {
+            owner = take<DownloadOwner>(uplink_py_download_object_version(
+                project->handle(), const_cast<char *>(bucket_.c_str()), const_cast<char *>(key_.c_str()),
+                version.empty() ? nullptr : const_cast<char *>(version.c_str()), &options));
+        } catch (const UplinkFailure &failure) {
+            if (failure.code() != UPLINK_ERROR_OBJECT_NOT_FOUND) {
+                throw;
+            }
+            throw UplinkFailure(UPLINK_PY_ERROR_OBJECT_CHANGED, "the object was deleted or replaced while it was read");
+        }
+        const StringResultOwner found = take<StringResultOwner>(uplink_py_download_identity(owner.get()));
+        if (!found || identity_ != found.get()) {
+            throw UplinkFailure(UPLINK_PY_ERROR_OBJECT_CHANGED, "the object was replaced while it was read");
+        }
+        return DownloadOpened{std::move(owner), content_length_, identity_};
+    });
+    state_ = std::make_shared<State>(project, std::move(opened.handle));
+    if (!project->add_transfer(state_)) {
+        without_gil([&] { state_->finish_for_project_close(); });
+    }
+    without_gil([&] { old->finish_quietly(Phase::Closed); });
+    position_ = target;
+    remaining_ = end_ - start;
+    return target;
+}
+
 py::object Download::info() {
     const ObjectResultOwner object = run(
         Needs::Handle, [](State &state) { return take<ObjectResultOwner>(uplink_download_info(state.handle())); });
@@ -340,8 +409,11 @@ void Download::close() {
     }
     run(Needs::Handle, [](State &state) {
         Phase open = Phase::Open;
-        if (state.phase.compare_exchange_strong(open, Phase::Closed)) {
+        if (state.phase.compare_exchange_strong(open, Phase::Closed) && !state.ended_in_go) {
+            state.ended_in_go = true;
             check(uplink_close_download(state.handle()));
+        } else {
+            state.end_in_go_quietly();  // after a cancellation: close it in Go too
         }
     });
 }
@@ -380,6 +452,11 @@ void bind_transfers(py::module_ &m) {
         .def("commit", &Upload::commit)
         .def("abort", &Upload::abort)
         .def("cancel", &Upload::cancel)
+        .def("close", &Upload::close)
+        .def("readable", [](const Upload &) { return false; })
+        .def("writable", [](const Upload &) { return true; })
+        .def("seekable", [](const Upload &) { return false; })
+        .def("flush", [](const Upload &) {})
         .def("info", &Upload::info)
         .def("__enter__", &enter)
         .def("__exit__", [](Upload &self, py::handle exc_type, py::handle, py::handle) { self.exit(exc_type); },
@@ -394,6 +471,12 @@ void bind_transfers(py::module_ &m) {
         .def("readall", &Download::readall)
         .def("read_file", &Download::read_file, py::arg("file"), py::arg("buffer_size") = 0)
         .def("file_size", &Download::file_size)
+        .def("tell", &Download::tell)
+        .def("seek", &Download::seek, py::arg("offset"), py::arg("whence") = 0)
+        .def("readable", [](const Download &) { return true; })
+        .def("writable", [](const Download &) { return false; })
+        .def("seekable", [](const Download &) { return true; })
+        .def("flush", [](const Download &) {})
         .def_property_readonly("identity", &Download::identity,
                                "Names the stored object this download reads (equal to Object.identity of the "
                                "same version): every read returns bytes of that one version.")

@@ -35,6 +35,7 @@ public:
         : project_(std::move(project)), handle_(std::move(handle)) {}
 
     Handle *handle() const noexcept { return handle_.get(); }
+    const std::shared_ptr<ProjectState> &project() const noexcept { return project_; }
 
     void interrupt() noexcept override {
         project_closing = true;
@@ -42,13 +43,22 @@ public:
     }
     void finish_for_project_close() noexcept override { finish_quietly(Phase::ProjectClosed); }
 
-    // Aborts (uploads) or closes (downloads) the transfer if it is open, ignoring errors.
+    // Marks an open transfer `as`, and abandons it in Go (Traits::abandon) unless it
+    // ended there already: a cancelled transfer is only interrupted, and must still be
+    // aborted or closed or its pending upload and resources stay. Ignores errors.
     // Without the GIL.
     void finish_quietly(Phase as) noexcept {
         const std::lock_guard<std::mutex> lock(mutex);
         Phase open = Phase::Open;
-        if (phase.compare_exchange_strong(open, as)) {
-            ignore_error(Traits::finish(handle()));
+        phase.compare_exchange_strong(open, as);
+        end_in_go_quietly();
+    }
+
+    // Traits::abandon once, ignoring errors (mutex held).
+    void end_in_go_quietly() noexcept {
+        if (!ended_in_go) {
+            ended_in_go = true;
+            ignore_error(Traits::abandon(handle()));
         }
     }
 
@@ -73,6 +83,7 @@ public:
 
     std::mutex mutex;  // serializes calls on the handle
     std::atomic<Phase> phase{Phase::Open};
+    bool ended_in_go = false;  // committed, aborted or closed in Go (mutex held)
     std::atomic<bool> project_closing{false};
 
 private:
@@ -93,12 +104,15 @@ public:
     TransferCore(const TransferCore &) = delete;
     TransferCore &operator=(const TransferCore &) = delete;
 
-    // Collected while open: warn, then abort/close without leaking. Never raises.
+    // Collected while open: warn, then abort/close without leaking; collected after a
+    // cancellation: abort/close in Go if nothing did. Never raises.
     ~TransferCore() {
-        if (!state_ || in_forked_child() || state_->phase != Phase::Open) {
+        if (!state_ || in_forked_child()) {
             return;
         }
-        warn_unclosed(Traits::unclosed_warning);
+        if (state_->phase == Phase::Open) {
+            warn_unclosed(Traits::unclosed_warning);
+        }
         finish_quietly(Traits::finished);
     }
 
@@ -182,7 +196,8 @@ struct UploadTraits {
     static constexpr const char *unclosed_warning = "Upload neither committed nor aborted; aborting it";
     static constexpr Phase finished = Phase::Aborted;
     static void cancel(UplinkUpload *h) { uplink_py_cancel_upload(h); }
-    static UplinkError *finish(UplinkUpload *h) { return uplink_upload_abort(h); }
+    // Ends the transfer without committing anything: aborts an upload, closes a download.
+    static UplinkError *abandon(UplinkUpload *h) { return uplink_upload_abort(h); }
     static UplinkError *commit(UplinkUpload *h) { return uplink_upload_commit(h); }
     static UplinkWriteResult write(UplinkUpload *h, char *data, size_t n) { return uplink_upload_write(h, data, n); }
 };
@@ -195,7 +210,7 @@ struct PartUploadTraits {
     static constexpr const char *unclosed_warning = "PartUpload neither committed nor aborted; aborting it";
     static constexpr Phase finished = Phase::Aborted;
     static void cancel(UplinkPartUpload *h) { uplink_py_cancel_part_upload(h); }
-    static UplinkError *finish(UplinkPartUpload *h) { return uplink_part_upload_abort(h); }
+    static UplinkError *abandon(UplinkPartUpload *h) { return uplink_part_upload_abort(h); }
     static UplinkError *commit(UplinkPartUpload *h) { return uplink_part_upload_commit(h); }
     static UplinkWriteResult write(UplinkPartUpload *h, char *data, size_t n) {
         return uplink_part_upload_write(h, data, n);
@@ -210,7 +225,7 @@ struct DownloadTraits {
     static constexpr const char *unclosed_warning = "unclosed Download; closing it";
     static constexpr Phase finished = Phase::Closed;
     static void cancel(UplinkDownload *h) { uplink_py_cancel_download(h); }
-    static UplinkError *finish(UplinkDownload *h) { return uplink_close_download(h); }
+    static UplinkError *abandon(UplinkDownload *h) { return uplink_close_download(h); }
 };
 
 // What Upload and PartUpload share: write, commit, abort, the context manager.
@@ -225,6 +240,9 @@ public:
     void commit() {
         this->run(Needs::Open, [](State &state) {
             UplinkError *err = Traits::commit(state.handle());
+            if (err == nullptr || err->code != UPLINK_ERROR_CANCELED) {
+                state.ended_in_go = true;  // uplink ends an upload on its first commit, failed or not
+            }
             if (err != nullptr && err->code != UPLINK_ERROR_CANCELED) {
                 // uplink finishes an upload on its first commit, failed or not: nothing was
                 // committed, and abort() must now be the no-op it is after an abort.
@@ -235,12 +253,15 @@ public:
         });
     }
 
-    // No-op once committed, aborted or cancelled.
+    // No-op once committed or aborted; after a cancellation it aborts in Go quietly.
     void abort() {
         this->run(Needs::Handle, [](State &state) {
             Phase open = Phase::Open;
-            if (state.phase.compare_exchange_strong(open, Phase::Aborted)) {
-                check(Traits::finish(state.handle()));
+            if (state.phase.compare_exchange_strong(open, Phase::Aborted) && !state.ended_in_go) {
+                state.ended_in_go = true;
+                check(Traits::abandon(state.handle()));
+            } else {
+                state.end_in_go_quietly();
             }
         });
     }
@@ -251,6 +272,7 @@ public:
     void exit(py::handle exc_type) {
         if (this->closed()) {
             const Phase now = this->state_ ? this->state_->phase.load() : Phase::Closed;
+            this->finish_quietly(now);  // a cancelled upload: abort it in Go now
             if (exc_type.is_none() && (now == Phase::Cancelled || now == Phase::ProjectClosed)) {
                 throw UplinkFailure(UPLINK_ERROR_CANCELED, std::string(Traits::name) + " was " +
                                                                phase_word(now) + " before it could commit: nothing was stored");
@@ -287,6 +309,9 @@ protected:
 
 class Upload : public UploadCore<UploadTraits> {
 public:
+    // io.RawIOBase's close: commits, or aborts when an exception is being handled (a with
+    // block of io.BufferedWriter left by an error). Idempotent.
+    void close();
     void adopt(const std::shared_ptr<ProjectState> &project, UploadOwner handle, std::string bucket, std::string key);
     // Copies file (readinto, else read) through one reusable buffer; does not commit.
     size_t write_file(py::handle file, py::handle buffer_size);
@@ -329,6 +354,11 @@ public:
     size_t read_file(py::handle file, py::handle buffer_size);
     int64_t file_size() const;
     const std::string &identity() const;
+    // io.RawIOBase's position: the object offset of the next byte read.
+    int64_t tell() const;
+    // Moves the position by re-opening the rest of the range at it, on the same object
+    // version (ObjectChangedError when that version is gone). whence as for files.
+    int64_t seek(py::handle offset, py::handle whence);
     py::object info();
     void close();  // idempotent
     void exit(py::handle exc_type);
@@ -342,6 +372,8 @@ private:
     UplinkDownloadOptions range_{0, -1};
     int64_t content_length_ = 0;
     std::string identity_;
+    int64_t end_ = 0;                  // the object offset where the range ends
+    std::atomic<int64_t> position_{0};  // the object offset of the next byte
     std::atomic<int64_t> remaining_{0};  // bytes of the range not read yet: caps allocations
 };
 

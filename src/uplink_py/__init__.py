@@ -4,8 +4,11 @@ Code written for uplink-python ports by changing its import::
 
     from uplink_py.uplink import Uplink          # was: from uplink_python.uplink import Uplink
 
-Importing this package does not load the native module (and the Go runtime in it); the
-first call that needs it does, so a process that only imported uplink_py can fork safely.
+Importing this package, ``uplink_py.engine``, ``.fsspec``, ``.aio``, ``.loader`` or
+``.cli`` does not load the native module (and the Go runtime in it); the first call that
+needs it does, and so does importing the core modules that subclass native classes
+(``uplink_py.access``, ``.project``, ``.upload``, ``.download``). A process that only
+imported the package can fork safely.
 """
 
 from __future__ import annotations
@@ -73,9 +76,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'uplink_py' has no attribute {name!r}")
     from importlib import import_module
 
-    from ._native import core
+    from . import access  # noqa: F401  (loads _core once; Access and Project register themselves)
 
-    core()  # loads _core once and registers the facade classes
     module, attr = _NATIVE[name]
     value = getattr(import_module(f".{module}", __name__), attr)
     globals()[name] = value

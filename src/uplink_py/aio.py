@@ -40,6 +40,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import engine, errors
+from .credentials import AccessLike
+from .credentials import open_project as _open_project
 from .engine import DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, ProgressCallback, Tuning
 from .module_classes import (
     Bucket,
@@ -66,13 +68,13 @@ _LIST_BATCH = 500  # listed items fetched per executor call
 __all__ = ["AsyncDownload", "AsyncProject", "AsyncUpload", "DEFAULT_MAX_WORKERS", "open_project"]
 
 
-async def open_project(access: engine.AccessLike, *, max_workers: int = DEFAULT_MAX_WORKERS) -> AsyncProject:
+async def open_project(access: AccessLike, *, max_workers: int = DEFAULT_MAX_WORKERS) -> AsyncProject:
     """Open a project from an :class:`~uplink_py.Access` or a serialized grant.
 
     ``max_workers`` bounds the operations that run at once; more wait their turn.
     """
     engine.positive_int(max_workers, "max_workers")
-    project = await asyncio.get_running_loop().run_in_executor(None, engine.open_project, access)
+    project = await asyncio.get_running_loop().run_in_executor(None, _open_project, access)
     return AsyncProject(project, max_workers=max_workers)
 
 

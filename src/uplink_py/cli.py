@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 from . import engine, errors
+from .credentials import Credentials
 from ._version import __version__
 from .module_classes import ListObjectsOptions, Permission, SharePrefix
 
@@ -525,7 +526,7 @@ class Session:
 
     def __init__(self, grant: str) -> None:
         try:
-            self.access: Access = engine.Credentials(access=grant).open_access()
+            self.access: Access = Credentials(access=grant).open_access()
         except errors.StorjException as exc:
             raise CliError(f"the access grant is not valid ({str(exc).removeprefix('uplink: ')})", EXIT_USAGE) from exc
         self._project: Project | None = None

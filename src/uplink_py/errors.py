@@ -124,6 +124,8 @@ class ObjectChangedError(StorjException):
     the new version.
     """
 
+    code = 0x101  # uplink_py's own code (the native module raises it from Download.seek)
+
 
 class SourceChangedError(StorjException, OSError):
     """A local file changed (shrank, grew or was rewritten) while it was being uploaded;
@@ -162,6 +164,7 @@ _BY_CODE: dict[int, type[StorjException]] = {
         UploadDoneError,
         EdgeAuthDialFailedError,
         EdgeRegisterAccessFailedError,
+        ObjectChangedError,
     )
     if cls.code is not None
 }

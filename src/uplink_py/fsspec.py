@@ -53,7 +53,8 @@ from fsspec.spec import (  # type: ignore[import-untyped,unused-ignore]
 from fsspec.utils import isfilelike  # type: ignore[import-untyped,unused-ignore]
 
 from . import engine
-from .engine import DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, Credentials, ProgressCallback, Tuning
+from .credentials import Credentials
+from .engine import DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, ProgressCallback, Tuning
 from .errors import (
     BucketAlreadyExistError,
     BucketNameInvalidError,
@@ -211,7 +212,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     def close(self) -> None:
         """Close this process's project for these credentials (reopened if used again)."""
-        engine.projects.close_shared_project(self._credentials)
+        engine.close_shared_project(self._credentials)
 
     def _strip(self, path: PathArg) -> str:
         """``bucket/key`` without ``sj://`` and trailing slashes."""

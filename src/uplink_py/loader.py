@@ -48,7 +48,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import engine
 from .engine import DEFAULT_MANY_CONCURRENCY as DEFAULT_CONCURRENCY
-from .engine import AccessLike, CancelScope, Credentials, MiB, Stopped
+from .credentials import AccessLike, Credentials, open_project
+from .engine import CancelScope, MiB, Stopped
 from .module_classes import ListObjectsOptions
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ class ObjectLoader:
     def __iter__(self) -> Generator[tuple[str, Array], None, None]:
         np = _numpy()
         owned = isinstance(self.access, str) or hasattr(self.access, "open_project")  # else a Project
-        project: Project = engine.open_project(self.access) if owned else self.access  # type: ignore[arg-type,assignment]
+        project: Project = open_project(self.access) if owned else self.access  # type: ignore[arg-type,assignment]
         self.stats = stats = LoaderStats()
         state = _Pass(self.max_bytes_in_flight, stats)
         pool = engine.executor(self.max_concurrency, "loader")

@@ -34,11 +34,20 @@ def _to_datetime(seconds: int) -> _dt.datetime | None:
     return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc) if seconds else None
 
 
+class _Structured:
+    """uplink-python's ``get_structure()``: the object as its uplink-c ctypes structure."""
+
+    def get_structure(self) -> Any:
+        from .module_def import structure_of
+
+        return structure_of(self)
+
+
 # ---------------------------------------------------------------- options
 
 
 @dataclass
-class Config:
+class Config(_Structured):
     """Options for requesting an access and opening a project."""
 
     user_agent: str = ""
@@ -47,7 +56,7 @@ class Config:
 
 
 @dataclass
-class Permission:
+class Permission(_Structured):
     """What a shared access may do; ``not_before``/``not_after`` bound its validity."""
 
     allow_download: bool = False
@@ -63,7 +72,7 @@ class Permission:
 
 
 @dataclass
-class SharePrefix:
+class SharePrefix(_Structured):
     """A bucket, and optionally a key prefix inside it, that a shared access may reach."""
 
     bucket: str = ""
@@ -71,7 +80,7 @@ class SharePrefix:
 
 
 @dataclass
-class ListObjectsOptions:
+class ListObjectsOptions(_Structured):
     prefix: str = ""
     cursor: str = ""
     recursive: bool = False
@@ -80,7 +89,7 @@ class ListObjectsOptions:
 
 
 @dataclass
-class ListBucketsOptions:
+class ListBucketsOptions(_Structured):
     cursor: str = ""
 
 
@@ -95,7 +104,7 @@ class ListUploadPartsOptions:
 
 
 @dataclass
-class UploadOptions:
+class UploadOptions(_Structured):
     expires: TimeLike = 0  # 0 or None: never
 
     def __post_init__(self) -> None:
@@ -103,7 +112,7 @@ class UploadOptions:
 
 
 @dataclass
-class DownloadOptions:
+class DownloadOptions(_Structured):
     """A byte range: ``length`` < 0 reads to the end; ``offset`` < 0 counts from the end."""
 
     offset: int = 0
@@ -138,7 +147,7 @@ class EdgeShareURLOptions:
 
 
 @dataclass
-class Bucket:
+class Bucket(_Structured):
     name: str = ""
     created: int = 0
 
@@ -151,7 +160,7 @@ class Bucket:
 
 
 @dataclass
-class SystemMetadata:
+class SystemMetadata(_Structured):
     created: int = 0
     expires: int = 0
     content_length: int = 0
@@ -169,7 +178,7 @@ class SystemMetadata:
 
 
 @dataclass
-class CustomMetadataEntry:
+class CustomMetadataEntry(_Structured):
     key: str = ""
     key_length: int = 0
     value: str = ""
@@ -188,7 +197,7 @@ class CustomMetadataEntry:
 
 
 @dataclass
-class CustomMetadata:
+class CustomMetadata(_Structured):
     """User metadata of an object: string keys and values.
 
     Uploads refuse values with NUL bytes or invalid UTF-8 (storj.io/uplink's rule);
@@ -221,7 +230,7 @@ class CustomMetadata:
 
 
 @dataclass
-class Object:
+class Object(_Structured):
     key: str = ""
     is_prefix: bool = False
     system: SystemMetadata = field(default_factory=SystemMetadata)

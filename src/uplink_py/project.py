@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Union
 
-from . import engine
+from . import _native, engine
 from ._core import Project as _CoreProject
 from .engine import DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, ProgressCallback, Tuning
 from .engine.uploads import Metadata
@@ -150,3 +150,6 @@ class Project(_CoreProject):
     ) -> list[bytes]:
         """Download many objects concurrently; their bytes in the order of ``keys``."""
         return engine.download_many(self, bucket_name, keys, max_concurrency=max_concurrency, progress=progress)
+
+
+_native.register_type("Project", Project)

@@ -6,7 +6,7 @@ Layers, one way down: integrations (:mod:`uplink_py.fsspec`, :mod:`uplink_py.aio
 
 - :mod:`.settings`: defaults (part size, concurrency, chunk) and argument checks;
 - :mod:`.tasks`: cancellation scopes, progress, the worker pool;
-- :mod:`.projects`: credentials to a project, one per process where shared;
+- :mod:`.projects`: one shared project per process and credentials;
 - :mod:`.sources` / :mod:`.uploads`: any readable source, committed only on success;
 - :mod:`.targets` / :mod:`.downloads`: one object version whole, local files atomically.
 """
@@ -22,7 +22,7 @@ from .downloads import (
     read_exactly,
     read_range,
 )
-from .projects import AccessLike, Credentials, open_project, shared_project
+from .projects import ProjectSource, close_shared_project, shared_project
 from .settings import CHUNK, DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, MiB, Tuning, positive_int
 from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
@@ -33,9 +33,8 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MANY_CONCURRENCY",
     "DEFAULT_PART_SIZE",
-    "AccessLike",
     "CancelScope",
-    "Credentials",
+    "ProjectSource",
     "Metadata",
     "MiB",
     "Pinned",
@@ -51,13 +50,13 @@ __all__ = [
     "download_into",
     "download_many",
     "executor",
-    "open_project",
     "open_source",
     "pin",
     "positive_int",
     "read_exactly",
     "read_range",
     "run_tasks",
+    "close_shared_project",
     "shared_project",
     "upload",
     "upload_many",

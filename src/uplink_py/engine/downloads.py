@@ -22,8 +22,7 @@ from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
 from .targets import AtomicFile
 
 if TYPE_CHECKING:
-    from ..download import Download
-    from ..project import Project
+    from .._core import Download, Project
 
 S = TypeVar("S", bound="Sink")
 

@@ -20,7 +20,7 @@ from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ..project import Project
+    from .._core import Project
 
 Metadata = Union[CustomMetadata, "Mapping[str, str]", None]
 

@@ -235,8 +235,10 @@ class ObjectLoader:
 
     def __iter__(self) -> Generator[tuple[str, Array], None, None]:
         np = _numpy()
-        owned = isinstance(self.access, str) or hasattr(self.access, "open_project")  # else a Project
-        project: Project = open_project(self.access) if owned else self.access  # type: ignore[arg-type,assignment]
+        from .project import Project as OpenProject  # a caller's project: used, not closed
+
+        owned = not isinstance(self.access, OpenProject)
+        project = open_project(self.access) if not isinstance(self.access, OpenProject) else self.access
         self.stats = stats = LoaderStats()
         state = _Pass(self.max_bytes_in_flight, stats)
         pool = engine.executor(self.max_concurrency, "loader")

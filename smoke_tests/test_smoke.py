@@ -65,7 +65,8 @@ def test_metadata() -> None:
     assert meta["License-Expression"] == "MIT"
     assert "https://github.com/uplink-py/uplink-py" in " ".join(meta.get_all("Project-URL") or [])
     extras = set(meta.get_all("Provides-Extra") or [])
-    assert {"numpy", "fsspec", "cli", "torch", "test"} <= extras, extras
+    assert {"numpy", "fsspec", "cli", "torch"} <= extras, extras
+    assert "test" not in extras  # the suite's requirements are listed once: requirements-test.txt
 
 
 def test_licence_list_is_packaged() -> None:

@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,38 +184,17 @@ def key_and_digest(key: str, array: np.ndarray) -> tuple[str, str]:
     return key, hashlib.sha256(array).hexdigest()
 
 
-def _fake_torch(worker_id: int, num_workers: int) -> None:
-    """Installs a stand-in `torch` whose get_worker_info says we are DataLoader worker `worker_id`."""
-    torch = types.ModuleType("torch")
-    utils = types.ModuleType("torch.utils")
-    data = types.ModuleType("torch.utils.data")
+def key_digest_worker(key: str, array: np.ndarray) -> tuple[str, str, int]:
+    """A transform that also says which DataLoader worker read the object."""
+    import torch
 
-    class Dataset:
-        pass
-
-    class IterableDataset(Dataset):
-        pass
-
-    info = types.SimpleNamespace(id=worker_id, num_workers=num_workers)
-    data.get_worker_info = lambda: info  # type: ignore[attr-defined]
-    data.Dataset = Dataset  # type: ignore[attr-defined]
-    data.IterableDataset = IterableDataset  # type: ignore[attr-defined]
-    torch.utils = utils  # type: ignore[attr-defined]
-    utils.data = data  # type: ignore[attr-defined]
-    sys.modules.update({"torch": torch, "torch.utils": utils, "torch.utils.data": data})
+    info = torch.utils.data.get_worker_info()
+    return key, hashlib.sha256(array).hexdigest(), -1 if info is None else info.id
 
 
-def iterate_as_worker(pickled: bytes, worker_id: int, num_workers: int, torch_class: bool) -> list[tuple[str, str]]:
-    """What a DataLoader worker does: unpickle the dataset and iterate its share."""
-    _fake_torch(worker_id, num_workers)
-    dataset = pickle.loads(pickled)
-    if torch_class:
-        from uplink_py import loader
-
-        assert isinstance(dataset, loader.ObjectIterableDataset)
-        assert isinstance(dataset, sys.modules["torch.utils.data"].IterableDataset)  # type: ignore[attr-defined]
-    assert "uplink_py._core" not in sys.modules  # unpickling opens nothing: the first item does
-    return list(dataset)
+def native_not_loaded(worker_id: int) -> None:
+    """worker_init_fn: runs after the worker unpickled the dataset, which must open nothing."""
+    assert "uplink_py._core" not in sys.modules, "unpickling the dataset loaded the native module"
 
 
 def get_items(pickled: bytes, indices: list[int]) -> list[tuple[str, str]]:
@@ -228,74 +206,80 @@ def _digests(keys: list[str]) -> list[tuple[str, str]]:
     return [(k, hashlib.sha256(BLOBS[k]).hexdigest()) for k in keys]
 
 
-@pytest.mark.parametrize("method", ["spawn", "forkserver"])
-def test_iterable_dataset_shards_across_workers(storj_network: StorjNetwork, data_bucket: str, method: str) -> None:
-    """Three workers (as DataLoader would start them) each read their own slice; together
-    every key exactly once; each opened its own project from the pickled grant."""
-    from uplink_py.loader import ObjectIterableDataset
+def _by_worker(items: list[Any]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for key, digest, worker in items:
+        assert (key, digest) in set(_digests(KEYS))
+        out.setdefault(int(worker), []).append(key)
+    return out
 
-    dataset = ObjectIterableDataset(storj_network.access, data_bucket, KEYS, key_and_digest, max_concurrency=4)
-    pickled = pickle.dumps(dataset)
-    context = multiprocessing.get_context(method)
-    with context.Pool(3) as pool:
-        shares = pool.starmap(iterate_as_worker, [(pickled, w, 3, False) for w in range(3)])
-    assert [len(s) for s in shares] == [14, 13, 13]
-    assert sorted(item for share in shares for item in share) == sorted(_digests(KEYS))
-    assert shares[1] == _digests(KEYS[1::3])
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_iterable_dataset_shards_across_dataloader_workers(storj_network: StorjNetwork, data_bucket: str,
+                                                           method: str) -> None:
+    """Three real DataLoader workers each read their own slice; together every key exactly
+    once; each opened its own project from the pickled grant."""
+    import torch
+    from uplink_py.loader import TorchObjectIterableDataset
+
+    dataset = TorchObjectIterableDataset(storj_network.access, data_bucket, KEYS, key_digest_worker, max_concurrency=4)
+    assert isinstance(dataset, torch.utils.data.IterableDataset)
+    loader_ = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=3, multiprocessing_context=method,
+                                          worker_init_fn=native_not_loaded)
+    by_worker = _by_worker(list(loader_))
+    assert by_worker == {w: KEYS[w::3] for w in range(3)}
 
 
 def test_torch_classes_and_distributed_shards(storj_network: StorjNetwork, data_bucket: str) -> None:
     """TorchObjectIterableDataset is built on first use, pickles by name and is rebuilt in
     the worker; shard=(rank, world) and the worker split combine."""
-    code = textwrap.dedent(f"""
-        import pickle, sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from test_loader import _fake_torch, key_and_digest
-        _fake_torch(0, 1)
-        from uplink_py import loader
-        ds = loader.TorchObjectIterableDataset({storj_network.access!r}, {data_bucket!r},
-                                               {KEYS!r}, key_and_digest, shard=(1, 2))
-        assert isinstance(ds, sys.modules["torch.utils.data"].IterableDataset)
-        assert isinstance(loader.TorchObjectDataset("g", "b", ["k"]), sys.modules["torch.utils.data"].Dataset)
-        sys.stdout.buffer.write(pickle.dumps(ds))
-    """)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, cwd="/")
-    pickled = res.stdout
-    assert b"TorchObjectIterableDataset" in pickled
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        shares = pool.starmap(iterate_as_worker, [(pickled, w, 2, True) for w in range(2)])
+    import torch
+    from uplink_py import loader
+
+    dataset = loader.TorchObjectIterableDataset(storj_network.access, data_bucket, KEYS, key_digest_worker,
+                                                shard=(1, 2))
+    assert isinstance(loader.TorchObjectDataset("g", "b", ["k"]), torch.utils.data.Dataset)
+    assert b"TorchObjectIterableDataset" in pickle.dumps(dataset)
+    loader_ = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, multiprocessing_context="spawn")
     # rank 1 of 2, then worker w of 2: keys[1*2 + w :: 4]
-    assert shares == [_digests(KEYS[2::4]), _digests(KEYS[3::4])]
+    assert _by_worker(list(loader_)) == {0: KEYS[2::4], 1: KEYS[3::4]}
+    assert [k for k, _, _ in map(tuple, dataset)] == KEYS[1::2]  # outside a DataLoader: the rank's whole slice
 
 
 def test_torch_classes_without_torch() -> None:
-    code = "import uplink_py.loader as l\ntry:\n    l.TorchObjectDataset\nexcept ImportError as e:\n    print(e)"
+    # torch made unimportable in a child (None in sys.modules makes `import torch` fail).
+    code = ("import sys\nsys.modules['torch'] = None\nimport uplink_py.loader as l\ntry:\n"
+            "    l.TorchObjectDataset\nexcept ImportError as e:\n    print(e)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert "needs PyTorch" in res.stdout
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
-def test_map_dataset_in_workers(access: Any, data_bucket: str, method: str) -> None:
-    from uplink_py.loader import ObjectDataset
+def test_map_dataset_in_dataloader_workers(access: Any, data_bucket: str, method: str) -> None:
+    import torch
+    from uplink_py.loader import TorchObjectDataset
 
-    dataset = ObjectDataset(access, data_bucket, KEYS, key_and_digest)
+    dataset = TorchObjectDataset(access, data_bucket, KEYS, key_and_digest)
     assert len(dataset) == len(KEYS)
     assert dataset[5] == _digests([KEYS[5]])[0]  # the parent may use it too: spawn/forkserver don't mind
     pickled = pickle.dumps(dataset)
     assert b"_core" not in pickled and b"Project" not in pickled  # credentials travel, never a project
-    with multiprocessing.get_context(method).Pool(2) as pool:
-        items = pool.starmap(get_items, [(pickled, list(range(0, 40, 2))), (pickled, list(range(1, 40, 2)))])
-    got = dict(items[0] + items[1])
-    assert got == dict(_digests(KEYS))
+    loader_ = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, multiprocessing_context=method)
+    assert [tuple(item) for item in loader_] == _digests(KEYS)  # in order, whatever worker read each
 
 
 def test_fork_after_use_is_refused(access: Any, data_bucket: str) -> None:
-    """This process has loaded the Go runtime: a forked worker gets ForkedProcessError."""
+    """This process has loaded the Go runtime: a forked DataLoader worker gets ForkedProcessError."""
+    import torch
     from uplink_py.errors import ForkedProcessError
-    from uplink_py.loader import ObjectDataset
+    from uplink_py.loader import TorchObjectDataset
 
-    dataset = ObjectDataset(access, data_bucket, KEYS)
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    dataset = TorchObjectDataset(access, data_bucket, KEYS)
+    assert dataset[0][0] == KEYS[0]  # used here first
+    loader_ = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=1, multiprocessing_context="fork")
+    with pytest.raises(ForkedProcessError, match="spawn"):
+        next(iter(loader_))
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # plain multiprocessing too
         with pytest.raises(ForkedProcessError, match="spawn"):
             pool.apply(get_items, (pickle.dumps(dataset), [0]))
 

@@ -1,9 +1,7 @@
 """uplink_py.loader against the local network: order, content, the memory budget, buffer
-reuse, early exit, errors, and the datasets in worker processes (spawn, forkserver).
-
-PyTorch is not installed here (its Linux wheel is 539 MB plus GBs of CUDA packages), so
-the DataLoader side is played by multiprocessing with a stand-in ``torch`` module that
-offers what the datasets use: ``torch.utils.data.get_worker_info`` and the two base classes.
+reuse, early exit, errors, and the datasets in real PyTorch DataLoader workers (spawn,
+forkserver; fork after use is refused). PyTorch is the registry's wheel (requirements-test.txt),
+run without a GPU.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ import secrets
 import threading
 import shlex
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,6 +133,57 @@ def private_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     run_testnet("up", env=env)
     try:
         yield StorjNetwork.from_env(parse_env(run_testnet("env", env=env).stdout)), env
+    finally:
+        run_testnet("down", env=env)
+
+
+class Faults:
+    """The fault-injecting proxies of a network started with UPLINK_PY_TESTNET_PROXY=1
+    (tests/testnet/proxy.go): ``set("nodes", "stall")``, ``set("node:3", "reset",
+    after_bytes=65536)``, ``set("satellite", "refuse", seconds=2)``; ``clear()``."""
+
+    def __init__(self, control: str) -> None:
+        self.control = control
+
+    def set(self, target: str, mode: str, **settings: float) -> None:
+        body = json.dumps({"target": target, "mode": mode, **settings}).encode()
+        req = urllib.request.Request(self.control + "/fault", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200, resp.read()
+
+    def clear(self) -> None:
+        self.set("satellite", "pass")
+        self.set("nodes", "pass")
+
+    def status(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.control + "/faults", timeout=10) as resp:
+            return json.loads(resp.read())
+
+
+@dataclass(frozen=True)
+class FaultNetwork:
+    network: StorjNetwork
+    faults: Faults
+    access: str = field(repr=False)  # the grant with the satellite reached through its proxy
+    env: dict[str, str] = field(repr=False)
+
+
+@pytest.fixture(scope="module")
+def fault_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultNetwork]:
+    """A network of the module's own with every storage node, and the satellite, behind
+    a fault-injecting proxy; faults are cleared after each use of ``faults``."""
+    from test_interrupts import with_satellite
+
+    env = {**os.environ, "UPLINK_PY_TESTNET_DIR": str(tmp_path_factory.mktemp("fault-net")),
+           "UPLINK_PY_TESTNET_PROXY": "1"}
+    run_testnet("up", env=env)
+    try:
+        values = parse_env(run_testnet("env", env=env).stdout)
+        state = json.loads((Path(values["STORJ_TEST_NETWORK_DIR"]) / "state.json").read_text())
+        network = StorjNetwork.from_env(values)
+        proxied = with_satellite(network.access, values["STORJ_TEST_SATELLITE_PROXY"])
+        yield FaultNetwork(network, Faults(state["control"]), proxied, env)
     finally:
         run_testnet("down", env=env)
 

@@ -22,7 +22,7 @@ LAYERS = {
     "base": {"errors", "module_classes", "module_def", "_version"},
     "native": {"_native", "_core"},
     "engine": None,  # everything under engine/
-    "core API": {"uplink", "access", "project", "upload", "download", "credentials", "__init__"},
+    "core API": {"uplink", "access", "project", "upload", "download", "credentials", "timeouts", "__init__"},
     "integrations": {"fsspec", "aio", "loader", "cli", "__main__"},
 }
 ORDER = list(LAYERS)

@@ -172,6 +172,10 @@ ConfigArg::ConfigArg(py::handle config) {
     c_.temp_directory = temp_directory_.c_str();
     c_.dial_timeout_milliseconds = static_cast<int32_t>(
         int_field(config, "Config", "dial_timeout_milliseconds", 0, std::numeric_limits<int32_t>::max()));
+    const auto optional_ms = [&](const char *name) -> int64_t {
+        return py::hasattr(config, name) ? int_field(config, "Config", name) : 0;
+    };
+    timeouts_ = call_timeouts(optional_ms("call_timeout_milliseconds"), optional_ms("transfer_timeout_milliseconds"));
 }
 
 UplinkPermission permission_arg(py::handle permission) {

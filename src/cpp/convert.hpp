@@ -13,6 +13,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include "call_context.hpp"
+
 #include "uplink_api.hpp"
 
 namespace py = pybind11;
@@ -54,10 +56,14 @@ public:
     ConfigArg(const ConfigArg &) = delete;
     ConfigArg &operator=(const ConfigArg &) = delete;
     const UplinkConfig &c() const noexcept { return c_; }
+    // call_timeout_milliseconds and transfer_timeout_milliseconds (optional attributes:
+    // uplink-python's Config has neither).
+    const CallTimeouts &timeouts() const noexcept { return timeouts_; }
 
 private:
     std::string user_agent_, temp_directory_;
     UplinkConfig c_{};
+    CallTimeouts timeouts_ = default_timeouts();
 };
 
 UplinkPermission permission_arg(py::handle permission);

@@ -28,7 +28,7 @@ public:
         : project_(std::move(project)), iterator_(std::move(iterator)) {}
 
     py::object next() {
-        ItemOwner item = call_blocking(cancel(), [this] { return step(); });
+        ItemOwner item = call_blocking(options(), [this] { return step(); });
         if (!item) {
             throw py::stop_iteration();
         }
@@ -37,7 +37,7 @@ public:
 
     // The remaining items, fetched in one call without the GIL.
     py::list drain() {
-        const std::vector<ItemOwner> items = call_blocking(cancel(), [this] {
+        const std::vector<ItemOwner> items = call_blocking(options(), [this] {
             std::vector<ItemOwner> fetched;
             while (ItemOwner item = step()) {
                 fetched.push_back(std::move(item));
@@ -52,7 +52,7 @@ public:
     }
 
 private:
-    Canceller cancel() const { return canceller(uplink_py_cancel_project_calls, project_->handle()); }
+    CallOptions options() const { return {project_->timeouts().call_ms}; }
 
     // The next item, or nothing at the end (then the iterator's error is thrown, if any).
     ItemOwner step() {

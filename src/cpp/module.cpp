@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 
 #include "access.hpp"
+#include "call_context.hpp"
 #include "convert.hpp"
 #include "errors.hpp"
 #include "fork_guard.hpp"
@@ -30,6 +31,7 @@ PYBIND11_MODULE(_core, m) {
     record_module_pid();
     register_error_translator();  // nothing of uplink_py is imported here: _register_python hands it over
 
+    bind_call_context(m);
     bind_access(m);
     bind_project(m);
     bind_transfers(m);

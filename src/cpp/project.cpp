@@ -14,7 +14,9 @@ Project::~Project() {
     // Dropping state_ closes the project once no transfer or iterator uses it.
 }
 
-void Project::adopt(ProjectOwner handle) { state_ = std::make_shared<ProjectState>(std::move(handle)); }
+void Project::adopt(ProjectOwner handle, CallTimeouts timeouts) {
+    state_ = std::make_shared<ProjectState>(std::move(handle), timeouts);
+}
 
 const std::shared_ptr<ProjectState> &Project::require() const {
     check_not_forked();
@@ -34,7 +36,7 @@ void Project::close() {
     }
     // Not call(): a close racing with this one must not make it fail.
     const std::shared_ptr<ProjectState> state = state_;
-    call_blocking(canceller(uplink_py_cancel_project_calls, state->handle()), [&] { state->close(); });
+    call_blocking({state->timeouts().call_ms}, [&] { state->close(); });
 }
 
 void Project::cancel_calls() {
@@ -172,9 +174,17 @@ py::object Project::download_object(const CString &bucket_name, const CString &k
 
 py::object Project::begin_upload(const CString &bucket_name, const CString &key, py::handle options) {
     UplinkUploadOptions c_options = upload_options_arg(options);
-    const UploadInfoResultOwner info = call([&](UplinkProject *p) {
-        return take<UploadInfoResultOwner>(uplink_begin_upload(p, bucket_name.c(), key.c(), &c_options));
-    });
+    // Ctrl-C as the upload began: abort it, or it stays pending with nobody knowing its id.
+    const auto abort_begun = [&](UploadInfoResultOwner &begun) {
+        if (begun) {
+            ignore_error(uplink_abort_upload(state_->handle(), bucket_name.c(), key.c(), begun.get()->upload_id));
+        }
+    };
+    const UploadInfoResultOwner info = call(
+        [&](UplinkProject *p) {
+            return take<UploadInfoResultOwner>(uplink_begin_upload(p, bucket_name.c(), key.c(), &c_options));
+        },
+        abort_begun);
     return info ? upload_info_to_py(*info.get()) : py::none();
 }
 
@@ -185,10 +195,12 @@ py::object Project::commit_upload(const CString &bucket_name, const CString &key
                                                                         : py::reinterpret_borrow<py::object>(options);
     MetadataArg c_metadata(metadata);
     UplinkCommitUploadOptions c_options{c_metadata.c()};
-    const CommitUploadResultOwner object = call([&](UplinkProject *p) {
-        return take<CommitUploadResultOwner>(
-            uplink_commit_upload(p, bucket_name.c(), key.c(), upload_id.c(), &c_options));
-    });
+    const CommitUploadResultOwner object = call(
+        [&](UplinkProject *p) {
+            return take<CommitUploadResultOwner>(
+                uplink_commit_upload(p, bucket_name.c(), key.c(), upload_id.c(), &c_options));
+        },
+        KeepNothing{}, "uplink-py: commit_upload had completed before the interrupt: the object is committed");
     return object ? object_to_py(*object.get()) : py::none();
 }
 

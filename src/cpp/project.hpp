@@ -23,7 +23,7 @@ public:
     Project(const Project &) = delete;
     Project &operator=(const Project &) = delete;
 
-    void adopt(ProjectOwner handle);
+    void adopt(ProjectOwner handle, CallTimeouts timeouts);
 
     bool closed() const noexcept { return !state_ || state_->closed(); }
     void close();  // idempotent
@@ -70,12 +70,13 @@ private:
     // The open project's state; InvalidHandleError if it is closed or was never opened.
     const std::shared_ptr<ProjectState> &require() const;
 
-    // call_blocking, cancellable by cancel_calls().
-    template <class F>
-    auto call(F &&f) const {
+    // A satellite call through call_blocking, with the project's call timeout (options
+    // as for call_blocking; cancel_calls() reaches it too).
+    template <class F, class Dropped = KeepNothing>
+    auto call(F &&f, Dropped &&dropped = {}, const char *completed = nullptr) const {
         const std::shared_ptr<ProjectState> &state = require();
-        return call_blocking(canceller(uplink_py_cancel_project_calls, state->handle()),
-                             [&] { return std::forward<F>(f)(state->handle()); });
+        return call_blocking({state->timeouts().call_ms, {}, completed},
+                             [&] { return std::forward<F>(f)(state->handle()); }, std::forward<Dropped>(dropped));
     }
 
     // A new iterator of type Iterator over what list(handle) returns.

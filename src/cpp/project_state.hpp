@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "call_context.hpp"
 #include "owners.hpp"
 
 // The part of an Upload, Download or PartUpload its project reaches when it closes.
@@ -22,13 +23,16 @@ public:
 // as long as they do; the project keeps only weak references to its transfers.
 class ProjectState {
 public:
-    explicit ProjectState(ProjectOwner handle) noexcept : handle_(std::move(handle)) {}
+    ProjectState(ProjectOwner handle, CallTimeouts timeouts) noexcept
+        : handle_(std::move(handle)), timeouts_(timeouts) {}
     // Closes the project if nobody did (an unclosed Project collected with its transfers).
     ~ProjectState();
     ProjectState(const ProjectState &) = delete;
     ProjectState &operator=(const ProjectState &) = delete;
 
     UplinkProject *handle() const noexcept { return handle_.get(); }
+    // From the Config the project was opened with.
+    const CallTimeouts &timeouts() const noexcept { return timeouts_; }
     bool closed() const noexcept { return closed_; }
 
     // Registers an open transfer; false if the project was closed meanwhile (the caller
@@ -41,6 +45,7 @@ public:
 
 private:
     ProjectOwner handle_;
+    CallTimeouts timeouts_;
     std::atomic<bool> closed_{false};
     std::mutex transfers_mutex_;  // guards transfers_, and closed_ against add_transfer
     std::vector<std::weak_ptr<Transfer>> transfers_;

@@ -368,7 +368,7 @@ int64_t Download::seek(py::handle offset_arg, py::handle whence_arg) {
     const int64_t start = std::min(target, end_);
     UplinkDownloadOptions options{start, end_ - start};  // from the end: an empty read, then EOF
     const std::string version = identity_.substr(identity_.rfind(':') + 1);
-    DownloadOpened opened = call_blocking(canceller(uplink_py_cancel_project_calls, project->handle()), [&] {
+    DownloadOpened opened = call_blocking({project->timeouts().call_ms}, [&] {
         DownloadOwner owner;
         try {
             owner = take<DownloadOwner>(uplink_py_download_object_version(
@@ -407,9 +407,11 @@ void Download::close() {
     if (!state_) {
         return;
     }
-    run(Needs::Handle, [](State &state) {
-        Phase open = Phase::Open;
-        if (state.phase.compare_exchange_strong(open, Phase::Closed) && !state.ended_in_go) {
+    // A read in flight on another thread is interrupted (it raises CancelledError).
+    bool interrupted = false;
+    const bool was_open = state_->stop_as(Phase::Closed, &interrupted);
+    run(Needs::Handle, [&](State &state) {
+        if (was_open && !interrupted && !state.ended_in_go) {
             state.ended_in_go = true;
             check(uplink_close_download(state.handle()));
         } else {

@@ -6,6 +6,7 @@
 // not take it, so it can stop a call in flight from any thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -45,13 +46,29 @@ public:
 
     // Marks an open transfer `as`, and abandons it in Go (Traits::abandon) unless it
     // ended there already: a cancelled transfer is only interrupted, and must still be
-    // aborted or closed or its pending upload and resources stay. Ignores errors.
-    // Without the GIL.
+    // aborted or closed or its pending upload and resources stay. A call in flight is
+    // interrupted, not waited for. Ignores errors. Without the GIL.
     void finish_quietly(Phase as) noexcept {
+        stop_as(as);
         const std::lock_guard<std::mutex> lock(mutex);
-        Phase open = Phase::Open;
-        phase.compare_exchange_strong(open, as);
         end_in_go_quietly();
+    }
+
+    // Moves an open transfer to `as` (false if it was not open) and interrupts a call
+    // in flight on it, which would otherwise hold the mutex until it ends by itself.
+    // Sets `interrupted` when it did. Any thread, no lock.
+    bool stop_as(Phase as, bool *interrupted = nullptr) noexcept {
+        Phase open = Phase::Open;
+        if (!phase.compare_exchange_strong(open, as)) {
+            return false;
+        }
+        if (busy) {
+            Traits::cancel(handle());
+            if (interrupted != nullptr) {
+                *interrupted = true;
+            }
+        }
+        return true;
     }
 
     // Traits::abandon once, ignoring errors (mutex held).
@@ -84,6 +101,7 @@ public:
     std::mutex mutex;  // serializes calls on the handle
     std::atomic<Phase> phase{Phase::Open};
     bool ended_in_go = false;  // committed, aborted or closed in Go (mutex held)
+    std::atomic<bool> busy{false};  // a call is in flight (set and cleared holding the mutex)
     std::atomic<bool> project_closing{false};
 
 private:
@@ -159,15 +177,21 @@ protected:
             s->phase.compare_exchange_strong(open, s->cancelled_phase());
             Traits::cancel(s->handle());
         };
-        return call_blocking(interrupt, [&] {
+        return call_blocking({state->project()->timeouts().transfer_ms, interrupt}, [&] {
             const std::lock_guard<std::mutex> lock(state->mutex);
             if (needs == Needs::Open) {
                 state->check_open();
             }
+            state->busy = true;
+            const struct Idle {
+                State &state;
+                ~Idle() { state.busy = false; }
+            } idle{*state};
             try {
                 return f(*state);
             } catch (const UplinkFailure &failure) {
-                if (failure.code() == UPLINK_ERROR_CANCELED) {
+                // A timeout cancels the transfer in Go as a cancellation does.
+                if (failure.code() == UPLINK_ERROR_CANCELED || failure.code() == UPLINK_PY_ERROR_TIMEOUT) {
                     Phase open = Phase::Open;
                     state->phase.compare_exchange_strong(open, state->cancelled_phase());
                 }
@@ -253,15 +277,18 @@ public:
         });
     }
 
-    // No-op once committed or aborted; after a cancellation it aborts in Go quietly.
+    // No-op once committed or aborted; after a cancellation it aborts in Go quietly. A
+    // write in flight on another thread is interrupted (it raises CancelledError).
     void abort() {
-        this->run(Needs::Handle, [](State &state) {
-            Phase open = Phase::Open;
-            if (state.phase.compare_exchange_strong(open, Phase::Aborted) && !state.ended_in_go) {
-                state.ended_in_go = true;
-                check(Traits::abandon(state.handle()));
+        const std::shared_ptr<State> state = this->require();
+        bool interrupted = false;
+        const bool was_open = state->stop_as(Phase::Aborted, &interrupted);
+        this->run(Needs::Handle, [&](State &s) {
+            if (was_open && !interrupted && !s.ended_in_go) {
+                s.ended_in_go = true;
+                check(Traits::abandon(s.handle()));
             } else {
-                state.end_in_go_quietly();
+                s.end_in_go_quietly();  // an interrupted call's errors are not this abort's
             }
         });
     }
@@ -296,8 +323,10 @@ protected:
     static size_t write_all(State &state, const char *data, size_t n) {
         size_t total = 0;
         while (total < n) {
+            // In pieces: each is one Go call, which the transfer timeout bounds.
+            const size_t piece = std::min(n - total, TRANSFER_CHUNK);
             const size_t written =
-                take_written(Traits::write(state.handle(), const_cast<char *>(data) + total, n - total));
+                take_written(Traits::write(state.handle(), const_cast<char *>(data) + total, piece));
             if (written == 0) {
                 throw UplinkFailure(UPLINK_ERROR_INTERNAL, std::string(Traits::name) + " write made no progress");
             }

@@ -21,6 +21,7 @@ from .errors import (
     BucketAlreadyExistError,
     BucketNotEmptyError,
     BucketNotFoundError,
+    DeadlineExceededError,
     ObjectNotFoundError,
     PermissionDeniedError,
     StorjException,
@@ -48,6 +49,7 @@ from .module_classes import (
     UploadInfo,
     UploadOptions,
 )
+from .timeouts import call_timeout
 from .uplink import Uplink
 
 if TYPE_CHECKING:
@@ -94,6 +96,7 @@ __all__ = [
     "Config",
     "CustomMetadata",
     "CustomMetadataEntry",
+    "DeadlineExceededError",
     "Download",
     "DownloadOptions",
     "EdgeConfig",
@@ -120,6 +123,7 @@ __all__ = [
     "UploadOptions",
     "Uplink",
     "__version__",
+    "call_timeout",
     "derive_encryption_key",
     "errors",
     "join_share_url",

@@ -48,6 +48,11 @@ def core() -> ModuleType:
     return _core
 
 
+def loaded() -> ModuleType | None:
+    """The native module if something loaded it already (never loads it)."""
+    return _core
+
+
 def register_type(kind: str, cls: type) -> None:
     """Makes the native module create handles of ``kind`` ("Access", "Project") as ``cls``."""
     core()._register_type(kind, cls)

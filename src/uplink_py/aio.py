@@ -14,11 +14,11 @@ the GIL for every network call, so the event loop and other transfers keep runni
         async with await project.upload_object("bucket", "big") as upload:  # commit, or abort on error
             await upload.write(chunk)
 
-Cancelling the awaiting task cancels the transfer: the native handles the operation
-opened get ``cancel()`` (an upload is aborted, a multipart upload too: nothing is
-committed), a project call gets ``Project.cancel_calls()`` when it is the only one in
-flight on the project (``cancel_calls`` stops all of them, and others must not fail),
-and the ``CancelledError`` is re-raised only once the worker thread has stopped, so the
+Cancelling the awaiting task cancels its operation and nothing else: the native handles
+the operation opened get ``cancel()`` (an upload is aborted, a multipart upload too:
+nothing is committed), its project calls in flight are cancelled through the operation's
+scope (other tasks' calls and listings on the same project go on), and the
+``CancelledError`` is re-raised only once the worker thread has stopped, so the
 transfer is over when ``await task`` returns. An upload whose commit had already
 completed when the cancellation arrived stays committed.
 
@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -78,42 +76,6 @@ async def open_project(access: AccessLike, *, max_workers: int = DEFAULT_MAX_WOR
     return AsyncProject(project, max_workers=max_workers)
 
 
-class _TaskScope(CancelScope):
-    """The engine's cancel scope for one awaited operation. Project calls are counted
-    over the whole AsyncProject: cancelling may interrupt an in-flight project call only
-    with ``Project.cancel_calls()``, which stops every call of the project, so it is used
-    only when this operation's call is the only one in flight."""
-
-    def __init__(self, owner: AsyncProject) -> None:
-        super().__init__()
-        self._owner = owner
-        self._calls = 0
-
-    def cancel(self) -> None:
-        super().cancel()
-        with self._owner._lock:
-            if self._calls and self._calls == self._owner._calls:
-                self._owner.project.cancel_calls()
-
-    @contextmanager
-    def calling(self) -> Iterator[None]:
-        """Counts a project call (or an iterator step) of this operation while it runs."""
-        with self._owner._lock:
-            self.check()
-            self._calls += 1
-            self._owner._calls += 1
-        try:
-            yield
-        finally:
-            with self._owner._lock:
-                self._calls -= 1
-                self._owner._calls -= 1
-
-    def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self.calling():
-            return method(*args, **kwargs)
-
-
 class AsyncProject:
     """An open project driven from asyncio; ``async with`` closes it.
 
@@ -124,14 +86,13 @@ class AsyncProject:
     def __init__(self, project: Project, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
         self.project = project
         self._executor = engine.executor(max_workers, "aio")
-        self._lock = threading.Lock()
-        self._calls = 0  # project calls in flight, over all scopes
 
-    async def _run(self, fn: Callable[[_TaskScope], T]) -> T:
-        """Runs ``fn(scope)`` on the executor; cancellation cancels what it opened."""
+    async def _run(self, fn: Callable[[CancelScope], T]) -> T:
+        """Runs ``fn(scope)`` on the executor; cancellation cancels what it opened and
+        its project calls in flight, and nothing of other tasks."""
         if self.project.closed:
             raise errors.InvalidHandleError("project is closed")
-        scope = _TaskScope(self)
+        scope = CancelScope()
         future: Future[T] = self._executor.submit(fn, scope)
         try:
             return await asyncio.wrap_future(future)
@@ -202,9 +163,10 @@ class AsyncProject:
     async def _iterate(self, start: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         iterator: Iterator[T] | None = None
 
-        def batch(scope: _TaskScope) -> list[T]:
+        def batch(scope: CancelScope) -> list[T]:
             nonlocal iterator
-            with scope.calling():
+            scope.check()
+            with scope.active():
                 if iterator is None:
                     iterator = start()
                 return [item for _, item in zip(range(_LIST_BATCH), iterator)]
@@ -322,7 +284,7 @@ class _AsyncTransfer:
 
     async def _run(self, fn: Callable[[], T]) -> T:
         """``fn()`` on the project's executor; cancellation cancels this transfer."""
-        def call(scope: _TaskScope) -> T:
+        def call(scope: CancelScope) -> T:
             with scope.track(self.handle):
                 return fn()
 

@@ -127,6 +127,15 @@ class ObjectChangedError(StorjException):
     code = 0x101  # uplink_py's own code (the native module raises it from Download.seek)
 
 
+class DeadlineExceededError(InternalError, TimeoutError):
+    """A call ran out of time: its call timeout (``Config.call_timeout_milliseconds``,
+    :func:`uplink_py.call_timeout`) or the dial timeout. Also the builtin
+    ``TimeoutError``, and an :class:`InternalError` (what uplink-python raised for it).
+    A transfer whose call timed out is cancelled: start it again."""
+
+    code = 0x102  # uplink_py's own code
+
+
 class SourceChangedError(StorjException, OSError):
     """A local file changed (shrank, grew or was rewritten) while it was being uploaded;
     nothing was committed."""
@@ -165,6 +174,7 @@ _BY_CODE: dict[int, type[StorjException]] = {
         EdgeAuthDialFailedError,
         EdgeRegisterAccessFailedError,
         ObjectChangedError,
+        DeadlineExceededError,
     )
     if cls.code is not None
 }

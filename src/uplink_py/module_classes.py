@@ -53,6 +53,12 @@ class Config(_Structured):
     user_agent: str = ""
     dial_timeout_milliseconds: int = 0  # 0: the library's default (10 s)
     temp_directory: str = ""
+    # uplink-py's own (uplink-python's Config has neither; both are keyword-friendly):
+    # the timeout of each satellite call (stat, a listing page, commit, opening...), and
+    # of each read, write (of at most 8 MiB) and commit of a transfer. 0: the default
+    # (120 s, 600 s); negative: none. Exceeded: DeadlineExceededError (a TimeoutError).
+    call_timeout_milliseconds: int = 0
+    transfer_timeout_milliseconds: int = 0
 
 
 @dataclass

@@ -30,9 +30,12 @@ import (
 	"go.uber.org/zap"
 
 	"storj.io/common/memory"
+	"storj.io/common/pb"
+	"storj.io/common/storj"
 	"storj.io/common/testcontext"
 	"storj.io/storj/private/testplanet"
 	"storj.io/storj/satellite"
+	"storj.io/storj/satellite/overlay"
 	"storj.io/storj/storagenode"
 	"storj.io/uplink"
 )
@@ -49,6 +52,9 @@ type state struct {
 	StorageNodes   int      `json:"storage_nodes"`
 	RS             rsScheme `json:"rs"`
 	StartupSeconds float64  `json:"startup_seconds"`
+	// With TESTNET_PROXY=1: the satellite's node URL through its proxy (the nodes are
+	// always reached through theirs then); "" without.
+	SatelliteProxy string `json:"satellite_proxy,omitempty"`
 }
 
 type rsScheme struct {
@@ -129,7 +135,12 @@ func TestNetwork(t *testing.T) {
 		config.Console.UsageLimits.Bandwidth.Free = bigSize
 		config.Console.UsageLimits.Segment.Free = 1_000_000_000
 	}
+	ps, nodeAddresses := nodeProxies(t, nodes)
 	reconfigureNode := func(index int, config *storagenode.Config) {
+		if ps != nil {
+			config.Server.Address = nodeAddresses[index]
+			config.Contact.ExternalAddress = ps.nodes[index].addr()
+		}
 		config.Server.UsePeerCAWhitelist = false
 		config.Storage2.Monitor.MinimumDiskSpace = 0
 		config.Storage.AllocatedDiskSpace = 50 * memory.GB
@@ -147,7 +158,7 @@ func TestNetwork(t *testing.T) {
 			StorageNode:        reconfigureNode,
 		},
 	}, func(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet) {
-		serve(t, ctx, planet, stateFile, rs, started)
+		serve(t, ctx, planet, stateFile, rs, started, ps)
 	})
 }
 
@@ -158,9 +169,92 @@ func envOr(name, def string) string {
 	return def
 }
 
-func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, stateFile string, rs rsScheme, started time.Time) {
+// nodeProxies makes a proxy per storage node when TESTNET_PROXY=1 (nil otherwise),
+// and the address each node then listens on (the proxy's upstream, known before the
+// node starts: the satellite checks a node by dialing the address it announces).
+func nodeProxies(t *testing.T, nodes int) (*proxies, []string) {
+	if os.Getenv("TESTNET_PROXY") != "1" {
+		return nil, nil
+	}
+	ps := &proxies{byName: map[string]*faultProxy{}}
+	addresses := make([]string, nodes)
+	for i := range nodes {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("pick a node address: %+v", err)
+		}
+		addresses[i] = ln.Addr().String()
+		_ = ln.Close()
+		p, err := newFaultProxy(fmt.Sprintf("node:%d", i), addresses[i])
+		if err != nil {
+			t.Fatalf("node proxy: %+v", err)
+		}
+		ps.nodes = append(ps.nodes, p)
+		ps.byName[p.name] = p
+	}
+	return ps, addresses
+}
+
+// announceProxies records each node at its proxy's address in the satellite's
+// overlay. testplanet checks nodes in at their own addresses as it starts them; the
+// nodes' own check-ins (Contact.ExternalAddress) come only at the contact interval.
+func announceProxies(ctx context.Context, planet *testplanet.Planet, ps *proxies) error {
+	for _, sat := range planet.Satellites {
+		for i, node := range planet.StorageNodes {
+			address := ps.nodes[i].addr()
+			_, _, lastNet, err := sat.Overlay.Service.ResolveIPAndNetwork(ctx, address)
+			if err != nil {
+				return err
+			}
+			space, err := node.Storage2.Monitor.AvailableSpace(ctx)
+			if err != nil {
+				return err
+			}
+			self := node.Contact.Service.Local()
+			err = sat.DB.OverlayCache().UpdateCheckIn(ctx, overlay.NodeCheckInInfo{
+				NodeID:     node.ID(),
+				Address:    &pb.NodeAddress{Address: address},
+				IsUp:       true,
+				Version:    &self.Version,
+				LastNet:    lastNet,
+				LastIPPort: address,
+				Capacity:   &pb.NodeCapacity{FreeDisk: space},
+				Operator:   &pb.NodeOperator{Email: node.Config.Operator.Email, Wallet: node.Config.Operator.Wallet},
+			}, time.Now(), sat.Config.Overlay.Node)
+			if err != nil {
+				return err
+			}
+		}
+		if err := sat.Overlay.UploadSelectionCache.Refresh(ctx); err != nil {
+			return err
+		}
+		if err := sat.Overlay.DownloadSelectionCache.Refresh(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, stateFile string, rs rsScheme, started time.Time, ps *proxies) {
 	sat := planet.Satellites[0]
 	up := planet.Uplinks[0]
+	satelliteProxy := ""
+	if ps != nil {
+		p, err := newFaultProxy("satellite", sat.Addr())
+		if err != nil {
+			t.Fatalf("satellite proxy: %+v", err)
+		}
+		ps.byName[p.name] = p
+		satelliteProxy = storj.NodeURL{ID: sat.ID(), Address: p.addr()}.String()
+		if err := announceProxies(ctx, planet, ps); err != nil {
+			t.Fatalf("announce the node proxies: %+v", err)
+		}
+		defer func() {
+			for _, p := range ps.byName {
+				p.close()
+			}
+		}()
+	}
 
 	// Prove the network stores and returns data before announcing it.
 	if err := selfCheck(ctx, up, sat); err != nil {
@@ -183,7 +277,7 @@ func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, st
 		t.Fatalf("control listener: %+v", err)
 	}
 	stop := make(chan string, 1)
-	ctl := &control{ctx: ctx, planet: planet, stop: stop}
+	ctl := &control{ctx: ctx, planet: planet, stop: stop, proxies: ps}
 	srv := &http.Server{Handler: ctl.routes(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() { _ = srv.Close() }()
@@ -198,6 +292,7 @@ func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, st
 		StorageNodes:   len(planet.StorageNodes),
 		RS:             rs,
 		StartupSeconds: time.Since(started).Seconds(),
+		SatelliteProxy: satelliteProxy,
 	}
 	if err := writeState(stateFile, st); err != nil {
 		t.Fatalf("write state: %+v", err)
@@ -265,8 +360,9 @@ func randomHex(n int) string {
 // control serves the loopback-only HTTP API used by scripts/testnet.
 type control struct {
 	ctx    *testcontext.Context
-	planet *testplanet.Planet
-	stop   chan<- string
+	planet  *testplanet.Planet
+	stop    chan<- string
+	proxies *proxies
 
 	mu      sync.Mutex
 	stopped map[int]bool
@@ -276,6 +372,11 @@ func (c *control) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", c.status)
 	mux.HandleFunc("POST /stop-node/{index}", c.stopNode)
+	mux.HandleFunc("POST /fault", c.setFault)
+	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c.proxies.status())
+	})
 	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case c.stop <- "shutdown requested":
@@ -295,6 +396,25 @@ func (c *control) status(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"storage_nodes": nodes})
+}
+
+// setFault: POST /fault {"target": "satellite" | "nodes" | "node:<i>", "mode": ..., ...}
+// (see proxy.go).
+func (c *control) setFault(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeFault(r.Body)
+	if err != nil {
+		http.Error(w, "bad fault: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	targets, err := c.proxies.targets(req.Target)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, p := range targets {
+		p.set(req.fault)
+	}
+	_, _ = fmt.Fprintf(w, "%s: %s\n", req.Target, req.Mode)
 }
 
 func (c *control) stopNode(w http.ResponseWriter, r *http.Request) {

@@ -54,7 +54,13 @@ func uplink_config_request_access_with_passphrase(config C.UplinkConfig, satelli
 		return C.UplinkAccessResult{error: a.err}
 	}
 	cfg, withTemp := goConfig(config)
-	return accessResult(cfg.RequestAccessWithPassphrase(withTemp(context.Background()), satellite, apiKey, pass))
+	ctx, done := scoped(withTemp(context.Background()))
+	defer done()
+	access, err := cfg.RequestAccessWithPassphrase(ctx, satellite, apiKey, pass)
+	if err != nil {
+		return C.UplinkAccessResult{error: newError(ctx, err)}
+	}
+	return accessResult(access, nil)
 }
 
 //export uplink_access_satellite_address

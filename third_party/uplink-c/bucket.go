@@ -116,7 +116,7 @@ func uplink_bucket_iterator_next(iter *C.UplinkBucketIterator) (ok C.bool) {
 		}
 	}()
 	it, found := lookup[*bucketIterator](handleID(iter))
-	return C.bool(found && it.it != nil && it.it.Next())
+	return C.bool(found && it.it != nil && it.step(it.it.Next))
 }
 
 //export uplink_bucket_iterator_err

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"storj.io/uplink/private/object"
@@ -18,6 +19,15 @@ import (
 type download struct {
 	transfer
 	dl *object.VersionedDownload
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// close closes the download once (by uplink_close_download or on free).
+func (d *download) close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.dl.Close() })
+	return d.closeErr
 }
 
 func getDownload(d *C.UplinkDownload) (*download, *C.UplinkError) {
@@ -115,6 +125,7 @@ func uplink_download_read(d *C.UplinkDownload, bytes unsafe.Pointer, length C.si
 	if cerr != nil {
 		return C.UplinkReadResult{error: cerr}
 	}
+	defer dl.op()()
 	buf, err := cBuffer(bytes, length)
 	if err != nil || len(buf) == 0 {
 		return C.UplinkReadResult{error: newError(nil, err)}
@@ -140,7 +151,7 @@ func uplink_close_download(d *C.UplinkDownload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	return newError(dl.ctx, dl.dl.Close())
+	return newError(dl.ctx, dl.close())
 }
 
 //export uplink_free_read_result
@@ -154,6 +165,7 @@ func uplink_free_download_result(result C.UplinkDownloadResult) {
 	defer recoverSilently()
 	if dl, ok := freeHandleStruct(result.download).(*download); ok {
 		dl.release()
+		_ = dl.close() // its connections and goroutines end with the handle
 	}
 	uplink_free_error(result.error)
 }

@@ -29,9 +29,11 @@ func edge_register_access(config C.EdgeConfig, access *C.UplinkAccess, options *
 	if options != nil {
 		opts.Public = bool(options.is_public)
 	}
-	credentials, err := cfg.RegisterAccess(context.Background(), acc, &opts)
+	ctx, done := scoped(context.Background())
+	defer done()
+	credentials, err := cfg.RegisterAccess(ctx, acc, &opts)
 	if err != nil {
-		return C.EdgeCredentialsResult{error: newError(nil, err)}
+		return C.EdgeCredentialsResult{error: newError(ctx, err)}
 	}
 	c := calloc[C.EdgeCredentials]()
 	c.access_key_id = C.CString(credentials.AccessKeyID)

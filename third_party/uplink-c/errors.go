@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unsafe"
 
 	"storj.io/common/errs2"
@@ -34,6 +35,7 @@ const (
 	codeObjectKeyInvalid       = C.UPLINK_ERROR_OBJECT_KEY_INVALID
 	codeObjectNotFound         = C.UPLINK_ERROR_OBJECT_NOT_FOUND
 	codeUploadDone             = C.UPLINK_ERROR_UPLOAD_DONE
+	codeTimeout                = C.UPLINK_PY_ERROR_TIMEOUT
 	codeAuthDialFailed         = C.EDGE_ERROR_AUTH_DIAL_FAILED
 	codeRegisterAccessFailed   = C.EDGE_ERROR_REGISTER_ACCESS_FAILED
 )
@@ -73,6 +75,8 @@ func errorCode(ctx context.Context, err error, eof bool) C.int32_t {
 		return codeInvalidHandle
 	case eof && errors.Is(err, io.EOF):
 		return codeEOF
+	case timeoutCause(ctx, err) != nil:
+		return codeTimeout
 	case (ctx != nil && ctx.Err() != nil) || errors.Is(err, context.Canceled) || errs2.IsCanceled(err):
 		return codeCanceled
 	}
@@ -94,6 +98,20 @@ func newReadError(ctx context.Context, err error) *C.UplinkError {
 	return makeError(ctx, err, true)
 }
 
+// timeoutCause is the timeout that ended the call: a call timeout that
+// cancelled ctx, or a dial timeout err reports; nil if none.
+func timeoutCause(ctx context.Context, err error) error {
+	var call *callTimeoutError
+	if ctx != nil && errors.As(context.Cause(ctx), &call) {
+		return call
+	}
+	var dial *errDialTimeout
+	if errors.As(err, &dial) {
+		return dial
+	}
+	return nil
+}
+
 func makeError(ctx context.Context, err error, eof bool) *C.UplinkError {
 	if err == nil {
 		return nil
@@ -101,6 +119,9 @@ func makeError(ctx context.Context, err error, eof bool) *C.UplinkError {
 	cerr := (*C.UplinkError)(C.calloc(1, C.size_t(unsafe.Sizeof(C.UplinkError{}))))
 	cerr.code = errorCode(ctx, err, eof)
 	message := err.Error()
+	if cause := timeoutCause(ctx, err); cause != nil && !strings.Contains(message, cause.Error()) {
+		message = cause.Error() + ": " + message // what failed may only say "context canceled"
+	}
 	cerr.message = C.CString(message)
 	if details := fmt.Sprintf("%+v", err); details != message {
 		cerr.details = C.CString(details)

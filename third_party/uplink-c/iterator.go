@@ -6,24 +6,42 @@ import "C"
 import "context"
 
 // iterator is the common part of the iterator handles. uplink's iterators keep
-// the context they are created with, so each gets a child context of the
-// project, registered in its in-flight set (uplink_py_cancel_project_calls
-// cancels it) until the iterator is freed.
+// the context they are created with: each gets a child context of the project,
+// which a step (next) in flight makes cancellable like a call (project.during).
+// Cancelling a step ends the iterator; idle iterators are never touched.
 type iterator struct {
-	ctx  context.Context
-	done func()
-	err  error // set when the iterator could not start (bad handle, closed project)
+	proj   *project
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	err    error // set when the iterator could not start (bad handle, closed project)
 }
 
 // start sets up the context; false (with it.err set) if the project is closed.
 func (it *iterator) start(p *project) bool {
-	ctx, done, err := p.call()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		it.err = errProjectClosed
+		return false
+	}
+	it.proj = p
+	it.ctx, it.cancel = context.WithCancelCause(p.ctx)
+	return true
+}
+
+// step runs next (which may fetch a page) as a call on the iterator's context.
+func (it *iterator) step(next func() bool) bool {
+	if it.proj == nil {
+		return false
+	}
+	done, err := it.proj.during(it.cancel)
 	if err != nil {
 		it.err = err
 		return false
 	}
-	it.ctx, it.done = ctx, done
-	return true
+	defer done()
+	return next()
 }
 
 // error reports the start error, else err (from the uplink iterator).
@@ -34,9 +52,9 @@ func (it *iterator) error(err error) *C.UplinkError {
 	return newError(it.ctx, err)
 }
 
-// release cancels and unregisters the context.
+// release cancels the context.
 func (it *iterator) release() {
-	if it.done != nil {
-		it.done()
+	if it.cancel != nil {
+		it.cancel(context.Canceled)
 	}
 }

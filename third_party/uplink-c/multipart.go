@@ -184,6 +184,7 @@ func uplink_part_upload_write(u *C.UplinkPartUpload, bytes unsafe.Pointer, lengt
 	if cerr != nil {
 		return C.UplinkWriteResult{error: cerr}
 	}
+	defer up.op()()
 	buf, err := cBuffer(bytes, length)
 	if err != nil || len(buf) == 0 {
 		return C.UplinkWriteResult{error: newError(nil, err)}
@@ -199,6 +200,7 @@ func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
+	defer up.op()()
 	return newError(up.ctx, up.up.Commit())
 }
 
@@ -219,6 +221,7 @@ func uplink_part_upload_set_etag(u *C.UplinkPartUpload, etag *C.char) (cerr *C.U
 	if cerr != nil {
 		return cerr
 	}
+	defer up.op()()
 	tag, cerr := requiredString(etag, "etag")
 	if cerr != nil {
 		return cerr
@@ -258,6 +261,7 @@ func uplink_free_part_upload_result(result C.UplinkPartUploadResult) {
 	defer recoverSilently()
 	if up, ok := freeHandleStruct(result.part_upload).(*partUpload); ok {
 		up.release()
+		_ = up.up.Abort() // a part neither committed nor aborted (see uplink_free_upload_result)
 	}
 	uplink_free_error(result.error)
 }

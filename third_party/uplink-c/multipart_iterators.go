@@ -47,7 +47,7 @@ func uplink_upload_iterator_next(iter *C.UplinkUploadIterator) (ok C.bool) {
 		}
 	}()
 	it, found := lookup[*uploadIterator](handleID(iter))
-	return C.bool(found && it.it != nil && it.it.Next())
+	return C.bool(found && it.it != nil && it.step(it.it.Next))
 }
 
 //export uplink_upload_iterator_err
@@ -119,7 +119,7 @@ func uplink_part_iterator_next(iter *C.UplinkPartIterator) (ok C.bool) {
 		}
 	}()
 	it, found := lookup[*partIterator](handleID(iter))
-	return C.bool(found && it.it != nil && it.it.Next())
+	return C.bool(found && it.it != nil && it.step(it.it.Next))
 }
 
 //export uplink_part_iterator_err

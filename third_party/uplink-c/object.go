@@ -181,7 +181,7 @@ func uplink_object_iterator_next(iter *C.UplinkObjectIterator) (ok C.bool) {
 		}
 	}()
 	it, found := lookup[*objectIterator](handleID(iter))
-	return C.bool(found && it.it != nil && it.it.Next())
+	return C.bool(found && it.it != nil && it.step(it.it.Next))
 }
 
 //export uplink_object_iterator_err

@@ -14,10 +14,11 @@ import (
 
 // project is the Go value behind an UplinkProject handle.
 //
-// Every call on it runs on its own child context of ctx, registered in calls
-// while it runs, so uplink_py_cancel_project_calls can cancel what is in flight
-// without touching later calls. Transfers (uploads, downloads, part uploads)
-// derive from ctx too, so closing the project cancels them.
+// Every call on it runs on its own child context of ctx, bound to the calling
+// thread's call context (call_context.go) and registered in calls while it
+// runs, so uplink_py_cancel_project_calls can cancel what is in flight without
+// touching later calls. Transfers and iterators derive from ctx too, so closing
+// the project cancels them.
 type project struct {
 	uplink *uplink.Project
 	ctx    context.Context
@@ -25,18 +26,18 @@ type project struct {
 
 	mu     sync.Mutex
 	nextID uint64
-	calls  map[uint64]context.CancelFunc
+	calls  map[uint64]func()
 	closed bool
 }
 
 var errProjectClosed = errors.New("uplink: project closed")
 
 func newProject(p *uplink.Project, ctx context.Context, cancel context.CancelFunc) *project {
-	return &project{uplink: p, ctx: ctx, cancel: cancel, calls: map[uint64]context.CancelFunc{}}
+	return &project{uplink: p, ctx: ctx, cancel: cancel, calls: map[uint64]func(){}}
 }
 
 // register adds cancel to the in-flight set; the returned func removes it.
-func (p *project) register(cancel context.CancelFunc) (unregister func(), err error) {
+func (p *project) register(cancel func()) (unregister func(), err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -52,16 +53,33 @@ func (p *project) register(cancel context.CancelFunc) (unregister func(), err er
 	}, nil
 }
 
-// call starts a project-level call: a cancellable child context registered in
-// the in-flight set. done must be called when the call returns.
+// call starts a project-level call: a child context of the project, bound to
+// the thread's call context and in the in-flight set until done is called.
 func (p *project) call() (ctx context.Context, done func(), err error) {
-	ctx, cancel := context.WithCancel(p.ctx)
-	unregister, err := p.register(cancel)
+	ctx, cancel := context.WithCancelCause(p.ctx)
+	finished, err := p.during(cancel)
 	if err != nil {
-		cancel()
+		cancel(err)
 		return nil, nil, err
 	}
-	return ctx, func() { unregister(); cancel() }, nil
+	return ctx, func() {
+		finished()
+		cancel(nil)
+	}, nil
+}
+
+// during makes cancel (of a call's or an iterator's context) reachable while a
+// call runs: through the thread's call context and the in-flight set.
+func (p *project) during(cancel context.CancelCauseFunc) (done func(), err error) {
+	unregister, err := p.register(func() { cancel(context.Canceled) })
+	if err != nil {
+		return nil, err
+	}
+	stop := threadCallContext().bind(cancel)
+	return func() {
+		stop()
+		unregister()
+	}, nil
 }
 
 // cancelCalls cancels every call in flight; the project stays usable.
@@ -133,11 +151,19 @@ func uplink_config_open_project(config C.UplinkConfig, access *C.UplinkAccess) (
 	}
 	cfg, withTemp := goConfig(config)
 	ctx, cancel := context.WithCancel(withTemp(context.Background()))
-	p, err := cfg.OpenProject(ctx, acc)
-	if err != nil {
-		cancel()
-		return C.UplinkProjectResult{error: newError(ctx, err)}
+	openCtx, opened := scoped(ctx)
+	p, err := cfg.OpenProject(openCtx, acc)
+	if err == nil && openCtx.Err() != nil { // cancelled as it succeeded: nobody gets it
+		_ = p.Close()
+		err = openCtx.Err()
 	}
+	if err != nil {
+		cerr := newError(openCtx, err)
+		opened()
+		cancel()
+		return C.UplinkProjectResult{error: cerr}
+	}
+	opened()
 	return C.UplinkProjectResult{project: newHandleStruct[C.UplinkProject](newProject(p, ctx, cancel))}
 }
 
@@ -151,10 +177,15 @@ func uplink_close_project(p *C.UplinkProject) (cerr *C.UplinkError) {
 	return newError(nil, proj.close())
 }
 
+// uplink_free_project_result closes the project if nothing did (a project
+// nobody can reach any more must not keep its connections and goroutines).
+//
 //export uplink_free_project_result
 func uplink_free_project_result(result C.UplinkProjectResult) {
 	defer recoverSilently()
-	freeHandleStruct(result.project)
+	if proj, ok := freeHandleStruct(result.project).(*project); ok {
+		_ = proj.close()
+	}
 	uplink_free_error(result.error)
 }
 

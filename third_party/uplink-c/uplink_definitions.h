@@ -156,6 +156,8 @@ typedef struct UplinkPart {
 #define UPLINK_ERROR_UPLOAD_DONE 0x22
 #define EDGE_ERROR_AUTH_DIAL_FAILED 0x30
 #define EDGE_ERROR_REGISTER_ACCESS_FAILED 0x31
+// Ours: a call's timeout or a dial timeout ended the call.
+#define UPLINK_PY_ERROR_TIMEOUT 0x102
 
 // `message` may be NULL; `details` (ours) is the full Go error chain or NULL.
 typedef struct UplinkError {

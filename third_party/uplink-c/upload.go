@@ -59,6 +59,7 @@ func uplink_upload_write(u *C.UplinkUpload, bytes unsafe.Pointer, length C.size_
 	if cerr != nil {
 		return C.UplinkWriteResult{error: cerr}
 	}
+	defer up.op()()
 	buf, err := cBuffer(bytes, length)
 	if err != nil || len(buf) == 0 {
 		return C.UplinkWriteResult{error: newError(nil, err)}
@@ -74,6 +75,7 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
+	defer up.op()()
 	return newError(up.ctx, up.up.Commit())
 }
 
@@ -94,6 +96,7 @@ func uplink_upload_set_custom_metadata(u *C.UplinkUpload, custom_metadata C.Upli
 	if cerr != nil {
 		return cerr
 	}
+	defer up.op()()
 	metadata, err := goCustomMetadata(custom_metadata)
 	if err != nil {
 		return newError(nil, err)
@@ -117,14 +120,16 @@ func uplink_free_write_result(result C.UplinkWriteResult) {
 	uplink_free_error(result.error)
 }
 
-// uplink_free_upload_result releases the handle and the upload's context; an
-// upload that was neither committed nor aborted is thereby abandoned.
+// uplink_free_upload_result releases the handle and the upload's context, and
+// aborts an upload that was neither committed nor aborted: its pending object
+// and stored segments must not outlive the handle.
 //
 //export uplink_free_upload_result
 func uplink_free_upload_result(result C.UplinkUploadResult) {
 	defer recoverSilently()
 	if up, ok := freeHandleStruct(result.upload).(*upload); ok {
 		up.release()
+		_ = up.up.Abort() // ErrUploadDone once committed or aborted
 	}
 	uplink_free_error(result.error)
 }

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
-from .. import errors
+from .. import _native, errors
 from .settings import positive_int
 
 T = TypeVar("T")
@@ -34,14 +34,21 @@ class Cancellable(Protocol):
 class CancelScope:
     """The transfers and calls of one operation; :meth:`cancel` stops them all.
 
-    Subclasses may route project calls differently (:meth:`call`); the engine only uses
-    the methods below.
+    Project calls made through :meth:`call`, and everything inside :meth:`track`, run in
+    the scope's native ``CallScope`` on whichever thread makes them: cancelling reaches
+    those calls in flight and no other call of the process (another task's, another
+    thread's). Tracked transfers are cancelled too, idle or not.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._handles: set[Cancellable] = set()
         self._cancelled = False
+        self._native: Any = None  # made at first use: creating a scope must not load the native module
+        # call_timeout() of the creating thread, for the calls of workers (None: not set;
+        # nothing set one if the native module is not loaded yet).
+        core = _native.loaded()
+        self._timeout: int | None = core._call_timeout() if core is not None else None
 
     @property
     def cancelled(self) -> bool:
@@ -56,19 +63,46 @@ class CancelScope:
         with self._lock:
             self._cancelled = True
             handles = list(self._handles)
+            native = self._native
+        if native is not None:
+            native.cancel()
         for handle in handles:
             handle.cancel()
 
+    def _call_scope(self) -> Any:
+        with self._lock:
+            if self._native is None:
+                self._native = _native.core().CallScope()
+                if self._cancelled:
+                    self._native.cancel()
+            return self._native
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Runs the block's native calls in this scope (on the calling thread), with
+        the call timeout of the thread that created the scope."""
+        with self._call_scope():
+            if self._timeout is None:
+                yield
+                return
+            core = _native.core()
+            previous = core._swap_call_timeout(self._timeout)
+            try:
+                yield
+            finally:
+                core._swap_call_timeout(previous)
+
     @contextmanager
     def track(self, handle: H) -> Iterator[H]:
-        """Keeps ``handle`` cancellable by this scope while the block runs."""
+        """Keeps ``handle`` cancellable by this scope while the block runs (in the scope)."""
         with self._lock:
             self._handles.add(handle)
             cancelled = self._cancelled
         if cancelled:
             handle.cancel()
         try:
-            yield handle
+            with self.active():
+                yield handle
         finally:
             with self._lock:
                 self._handles.discard(handle)
@@ -76,7 +110,8 @@ class CancelScope:
     def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A project call (stat, begin/commit upload, open a transfer...) of this operation."""
         self.check()
-        return method(*args, **kwargs)
+        with self.active():
+            return method(*args, **kwargs)
 
 
 class Progress:

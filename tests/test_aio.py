@@ -222,7 +222,7 @@ def test_cancelling_a_large_upload_commits_nothing(access: Any, py_bucket: str, 
                 await project.stat_object(py_bucket, "big")
             pending = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: project.project.list_uploads(py_bucket, ListUploadsOptions(recursive=True)))
-            assert [u.key for u in pending] == []  # the multipart upload was aborted
+            assert [u.key for u in pending] == []  # the upload was aborted
             # the project is still fine for the next transfer
             await project.upload_bytes(py_bucket, "after", b"ok")
             assert await project.download_bytes(py_bucket, "after") == b"ok"

@@ -24,7 +24,7 @@ py::object request_access_with_passphrase(const CString &satellite, const CStrin
                                           const CString &passphrase, py::handle config) {
     const ConfigArg c_config(config);
     auto [handle, access] = new_handle<Access>(handle_types().access);
-    access->adopt(call_blocking({c_config.timeouts().call_ms}, [&] {
+    access->adopt(call_blocking({c_config.policy().call_ms}, [&] {
         return take<AccessOwner>(
             config.is_none()
                 ? uplink_request_access_with_passphrase(satellite.c(), api_key.c(), passphrase.c())
@@ -104,7 +104,7 @@ py::object Access::open_project(py::handle config) const {
     const ConfigArg c_config(config);
     require();
     auto [handle, project] = new_handle<Project>(handle_types().project);
-    project->adopt(call_blocking({c_config.timeouts().call_ms},
+    project->adopt(call_blocking({c_config.policy().call_ms},
                                  [&] {
                                      return read([&](UplinkAccess *a) {
                                          return take<ProjectOwner>(
@@ -112,7 +112,7 @@ py::object Access::open_project(py::handle config) const {
                                                               : uplink_config_open_project(c_config.c(), a));
                                      });
                                  }),
-                   c_config.timeouts());
+                   c_config.policy());
     return handle;
 }
 
@@ -120,7 +120,7 @@ py::object Access::register_access(py::handle config, py::handle options) const 
     const EdgeConfigArg c_config(config);
     EdgeRegisterAccessOptions c_options = register_access_options_arg(options);
     require();
-    const CredentialsResultOwner credentials = call_blocking({default_timeouts().call_ms}, [&] {
+    const CredentialsResultOwner credentials = call_blocking({default_policy().call_ms}, [&] {
         return read([&](UplinkAccess *a) {
             return take<CredentialsResultOwner>(edge_register_access(c_config.c(), a, &c_options));
         });

@@ -1,5 +1,6 @@
 #include "call_context.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include "fork_guard.hpp"
+#include "owners.hpp"
 #include "uplink_api.hpp"
 
 namespace {
@@ -26,8 +28,9 @@ int64_t or_default(int64_t ms, int64_t fallback) noexcept { return ms == 0 ? fal
 
 }  // namespace
 
-CallTimeouts call_timeouts(int64_t call_ms, int64_t transfer_ms) noexcept {
-    return {or_default(call_ms, DEFAULT_CALL_TIMEOUT_MS), or_default(transfer_ms, DEFAULT_TRANSFER_TIMEOUT_MS)};
+CallPolicy call_policy(int64_t call_ms, int64_t transfer_ms, int64_t download_retries) noexcept {
+    return {or_default(call_ms, DEFAULT_CALL_TIMEOUT_MS), or_default(transfer_ms, DEFAULT_TRANSFER_TIMEOUT_MS),
+            static_cast<int32_t>(std::min<int64_t>(or_default(download_retries, DEFAULT_DOWNLOAD_RETRIES), 100))};
 }
 
 size_t thread_scope() noexcept { return entered.empty() ? 0 : entered.back(); }
@@ -99,13 +102,18 @@ void bind_call_context(py::module_ &m) {
     m.def("_call_timeout", []() -> std::optional<int64_t> {
         return timeout_override == NOT_SET ? std::nullopt : std::optional<int64_t>(timeout_override);
     });
+    m.def("_debug_stacks", [] {
+        const StringResultOwner stacks = take<StringResultOwner>(uplink_py_debug_stacks());
+        return std::string(stacks ? stacks.get() : "");
+    });
     m.def("_debug_counts", [] {
-        int64_t goroutines = 0, handles = 0, scopes = 0;
-        uplink_py_debug_counts(&goroutines, &handles, &scopes);
+        int64_t goroutines = 0, handles = 0, scopes = 0, retried = 0;
+        uplink_py_debug_counts(&goroutines, &handles, &scopes, &retried);
         py::dict counts;
         counts["goroutines"] = goroutines;
         counts["handles"] = handles;
         counts["scopes"] = scopes;
+        counts["retried_reads"] = retried;
         return counts;
     });
 }

@@ -16,22 +16,24 @@
 
 namespace py = pybind11;
 
-// Timeouts in milliseconds; <= 0: none.
-struct CallTimeouts {
+// How a project's calls run, from its Config. Timeouts in milliseconds, <= 0: none.
+struct CallPolicy {
     int64_t call_ms = 0;      // satellite calls: stat, a listing page, delete, commit, open...
     int64_t transfer_ms = 0;  // each read or write on a transfer (at most TRANSFER_CHUNK bytes), its commit
+    int32_t download_retries = 0;  // per read, of a stream that failed (download.go)
 };
 
 // uplink-py's defaults: generous enough for a slow WAN; a stalled call ends anyway.
 constexpr int64_t DEFAULT_CALL_TIMEOUT_MS = 120'000;
 constexpr int64_t DEFAULT_TRANSFER_TIMEOUT_MS = 600'000;
+constexpr int32_t DEFAULT_DOWNLOAD_RETRIES = 3;
 // Reads and writes go to Go in pieces of at most this, each its own call: the transfer
 // timeout bounds how long one piece may take, not a whole large buffer.
 constexpr size_t TRANSFER_CHUNK = size_t{8} << 20;
 
 // From Config's fields: 0 is the default, negative is none.
-CallTimeouts call_timeouts(int64_t call_ms, int64_t transfer_ms) noexcept;
-inline CallTimeouts default_timeouts() noexcept { return call_timeouts(0, 0); }
+CallPolicy call_policy(int64_t call_ms, int64_t transfer_ms, int64_t download_retries) noexcept;
+inline CallPolicy default_policy() noexcept { return call_policy(0, 0, 0); }
 
 // What the calling thread's calls get: the entered CallScope (0: none) and the timeout,
 // unless call_timeout() overrides it on this thread.

@@ -175,7 +175,8 @@ ConfigArg::ConfigArg(py::handle config) {
     const auto optional_ms = [&](const char *name) -> int64_t {
         return py::hasattr(config, name) ? int_field(config, "Config", name) : 0;
     };
-    timeouts_ = call_timeouts(optional_ms("call_timeout_milliseconds"), optional_ms("transfer_timeout_milliseconds"));
+    policy_ = call_policy(optional_ms("call_timeout_milliseconds"), optional_ms("transfer_timeout_milliseconds"),
+                          optional_ms("download_retries"));
 }
 
 UplinkPermission permission_arg(py::handle permission) {

@@ -56,14 +56,14 @@ public:
     ConfigArg(const ConfigArg &) = delete;
     ConfigArg &operator=(const ConfigArg &) = delete;
     const UplinkConfig &c() const noexcept { return c_; }
-    // call_timeout_milliseconds and transfer_timeout_milliseconds (optional attributes:
-    // uplink-python's Config has neither).
-    const CallTimeouts &timeouts() const noexcept { return timeouts_; }
+    // call_timeout_milliseconds, transfer_timeout_milliseconds and download_retries
+    // (optional attributes: uplink-python's Config has none of them).
+    const CallPolicy &policy() const noexcept { return policy_; }
 
 private:
     std::string user_agent_, temp_directory_;
     UplinkConfig c_{};
-    CallTimeouts timeouts_ = default_timeouts();
+    CallPolicy policy_ = default_policy();
 };
 
 UplinkPermission permission_arg(py::handle permission);

@@ -18,9 +18,9 @@
 
 namespace py = pybind11;
 
-// Our own error code, beyond uplink-c's: a download's object version is gone (replaced or
-// deleted while it was read). uplink_py.errors.ObjectChangedError carries it.
-constexpr int32_t UPLINK_PY_ERROR_OBJECT_CHANGED = 0x101;
+// Our own error codes beyond uplink-c's are in uplink_definitions.h (UPLINK_PY_ERROR_*):
+// a download's object version gone (ObjectChangedError), a call timed out
+// (DeadlineExceededError).
 
 class UplinkFailure : public std::exception {
 public:

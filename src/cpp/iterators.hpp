@@ -52,7 +52,7 @@ public:
     }
 
 private:
-    CallOptions options() const { return {project_->timeouts().call_ms}; }
+    CallOptions options() const { return {project_->policy().call_ms}; }
 
     // The next item, or nothing at the end (then the iterator's error is thrown, if any).
     ItemOwner step() {

@@ -14,7 +14,7 @@ Project::~Project() {
     // Dropping state_ closes the project once no transfer or iterator uses it.
 }
 
-void Project::adopt(ProjectOwner handle, CallTimeouts timeouts) {
+void Project::adopt(ProjectOwner handle, CallPolicy timeouts) {
     state_ = std::make_shared<ProjectState>(std::move(handle), timeouts);
 }
 
@@ -36,7 +36,7 @@ void Project::close() {
     }
     // Not call(): a close racing with this one must not make it fail.
     const std::shared_ptr<ProjectState> state = state_;
-    call_blocking({state->timeouts().call_ms}, [&] { state->close(); });
+    call_blocking({state->policy().call_ms}, [&] { state->close(); });
 }
 
 void Project::cancel_calls() {
@@ -161,6 +161,7 @@ py::object Project::download_object(const CString &bucket_name, const CString &k
     DownloadOpened opened = call([&](UplinkProject *p) {
         DownloadOwner owner = take<DownloadOwner>(
             uplink_py_download_object_version(p, bucket_name.c(), key.c(), c_version.c(), &c_options));
+        uplink_py_set_download_retries(owner.get(), state_->policy().download_retries);
         const ObjectResultOwner info = take<ObjectResultOwner>(uplink_download_info(owner.get()));
         const StringResultOwner found = take<StringResultOwner>(uplink_py_download_identity(owner.get()));
         return DownloadOpened{std::move(owner), info ? info.get()->system.content_length : 0,

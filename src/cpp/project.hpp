@@ -23,7 +23,7 @@ public:
     Project(const Project &) = delete;
     Project &operator=(const Project &) = delete;
 
-    void adopt(ProjectOwner handle, CallTimeouts timeouts);
+    void adopt(ProjectOwner handle, CallPolicy timeouts);
 
     bool closed() const noexcept { return !state_ || state_->closed(); }
     void close();  // idempotent
@@ -75,7 +75,7 @@ private:
     template <class F, class Dropped = KeepNothing>
     auto call(F &&f, Dropped &&dropped = {}, const char *completed = nullptr) const {
         const std::shared_ptr<ProjectState> &state = require();
-        return call_blocking({state->timeouts().call_ms, {}, completed},
+        return call_blocking({state->policy().call_ms, {}, completed},
                              [&] { return std::forward<F>(f)(state->handle()); }, std::forward<Dropped>(dropped));
     }
 

@@ -23,8 +23,8 @@ public:
 // as long as they do; the project keeps only weak references to its transfers.
 class ProjectState {
 public:
-    ProjectState(ProjectOwner handle, CallTimeouts timeouts) noexcept
-        : handle_(std::move(handle)), timeouts_(timeouts) {}
+    ProjectState(ProjectOwner handle, CallPolicy timeouts) noexcept
+        : handle_(std::move(handle)), policy_(timeouts) {}
     // Closes the project if nobody did (an unclosed Project collected with its transfers).
     ~ProjectState();
     ProjectState(const ProjectState &) = delete;
@@ -32,7 +32,7 @@ public:
 
     UplinkProject *handle() const noexcept { return handle_.get(); }
     // From the Config the project was opened with.
-    const CallTimeouts &timeouts() const noexcept { return timeouts_; }
+    const CallPolicy &policy() const noexcept { return policy_; }
     bool closed() const noexcept { return closed_; }
 
     // Registers an open transfer; false if the project was closed meanwhile (the caller
@@ -45,7 +45,7 @@ public:
 
 private:
     ProjectOwner handle_;
-    CallTimeouts timeouts_;
+    CallPolicy policy_;
     std::atomic<bool> closed_{false};
     std::mutex transfers_mutex_;  // guards transfers_, and closed_ against add_transfer
     std::vector<std::weak_ptr<Transfer>> transfers_;

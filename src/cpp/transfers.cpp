@@ -368,7 +368,7 @@ int64_t Download::seek(py::handle offset_arg, py::handle whence_arg) {
     const int64_t start = std::min(target, end_);
     UplinkDownloadOptions options{start, end_ - start};  // from the end: an empty read, then EOF
     const std::string version = identity_.substr(identity_.rfind(':') + 1);
-    DownloadOpened opened = call_blocking({project->timeouts().call_ms}, [&] {
+    DownloadOpened opened = call_blocking({project->policy().call_ms}, [&] {
         DownloadOwner owner;
         try {
             owner = take<DownloadOwner>(uplink_py_download_object_version(
@@ -380,6 +380,7 @@ int64_t Download::seek(py::handle offset_arg, py::handle whence_arg) {
             }
             throw UplinkFailure(UPLINK_PY_ERROR_OBJECT_CHANGED, "the object was deleted or replaced while it was read");
         }
+        uplink_py_set_download_retries(owner.get(), project->policy().download_retries);
         const StringResultOwner found = take<StringResultOwner>(uplink_py_download_identity(owner.get()));
         if (!found || identity_ != found.get()) {
             throw UplinkFailure(UPLINK_PY_ERROR_OBJECT_CHANGED, "the object was replaced while it was read");

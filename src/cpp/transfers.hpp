@@ -167,8 +167,11 @@ protected:
 
     // Runs f(state) through call_blocking, holding the transfer's mutex. A cancelled
     // call leaves the transfer cancelled (uplink-c finished it).
+    // A commit passes `settles`, the note for a KeyboardInterrupt after it completed:
+    // Ctrl-C then cancels only the call's scope, which Go gives a grace to finish (see
+    // settleGrace in call_context.go), so that a commit that happened is reported.
     template <class F>
-    auto run(Needs needs, F &&f) const {
+    auto run(Needs needs, F &&f, const char *settles = nullptr) const {
         const std::shared_ptr<State> state = require();
         // Ctrl-C: uplink-c finishes (aborts) the transfer even if f returns first, so
         // mark it finished here too.
@@ -177,7 +180,8 @@ protected:
             s->phase.compare_exchange_strong(open, s->cancelled_phase());
             Traits::cancel(s->handle());
         };
-        return call_blocking({state->project()->timeouts().transfer_ms, interrupt}, [&] {
+        const CallOptions options{state->project()->policy().transfer_ms, settles ? Canceller() : interrupt, settles};
+        return call_blocking(options, [&] {
             const std::lock_guard<std::mutex> lock(state->mutex);
             if (needs == Needs::Open) {
                 state->check_open();
@@ -262,6 +266,7 @@ public:
     size_t write(py::handle data, py::handle size);
 
     void commit() {
+        static constexpr const char *committed = "uplink-py: the commit had completed before the interrupt: it is stored";
         this->run(Needs::Open, [](State &state) {
             UplinkError *err = Traits::commit(state.handle());
             if (err == nullptr || err->code != UPLINK_ERROR_CANCELED) {
@@ -274,7 +279,7 @@ public:
             }
             check(err);
             state.phase = Phase::Committed;
-        });
+        }, committed);
     }
 
     // No-op once committed or aborted; after a cancellation it aborts in Go quietly. A

@@ -103,7 +103,7 @@ func uplink_list_buckets(p *C.UplinkProject, options *C.UplinkListBucketsOptions
 		if options != nil {
 			opts.Cursor = optionalString(options.cursor)
 		}
-		it.it = proj.uplink.ListBuckets(it.ctx, &opts)
+		it.it = proj.uplink.ListBuckets(it.uctx, &opts)
 	}
 	return newHandleStruct[C.UplinkBucketIterator](it)
 }

@@ -74,6 +74,46 @@ func scoped(parent context.Context) (ctx context.Context, done func()) {
 	}
 }
 
+// settleGrace is how long a call that changes something on the satellite (begin or
+// commit an upload) may still run after it was cancelled. A cancellation that lands
+// while the satellite acts would otherwise leave the outcome unknown: an upload begun
+// that nobody knows the id of (a pending upload, billed, never aborted), or a commit
+// done but reported as cancelled. Within the grace the answer arrives in practice, and
+// the caller cleans up (begin) or reports the truth (commit); the call stays
+// interruptible within the 1 s the package promises.
+const settleGrace = 500 * time.Millisecond
+
+// settled returns a context for such a call: cancelling ctx cancels it settleGrace
+// later, with ctx's cause. done must be called when the call returns.
+func settled(ctx context.Context) (rpc context.Context, done func()) {
+	rpc, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(settleGrace, func() { cancel(context.Cause(ctx)) })
+	})
+	return rpc, func() {
+		stop()
+		cancel(nil)
+	}
+}
+
+// graced is a context that parent's cancellation reaches settleGrace late (with
+// parent's cause), for uploads (see upload).
+func graced(parent context.Context) context.Context {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	context.AfterFunc(parent, func() {
+		time.AfterFunc(settleGrace, func() { cancel(context.Cause(parent)) })
+	})
+	return ctx
+}
+
+// settledOp is transfer.op for a part upload's commit: the thread's scope or timeout
+// cancel the transfer settleGrace after they fire (see settleGrace).
+func (t transfer) settledOp() (done func()) {
+	return threadCallContext().bind(func(cause error) {
+		time.AfterFunc(settleGrace, func() { t.cancel(cause) })
+	})
+}
+
 type scope struct {
 	cancelled bool
 	calls     map[uint64]func()
@@ -168,11 +208,13 @@ func uplink_py_cancel_project_calls(p *C.UplinkProject) {
 }
 
 // uplink_py_debug_counts reports what the Go layer holds now, for leak tests:
-// goroutines, live handles, and scopes with calls running or cancelled.
+// goroutines, live handles, and scopes with calls running or cancelled; and how many
+// download streams were retried so far.
 //
 //export uplink_py_debug_counts
-func uplink_py_debug_counts(goroutines, handles, liveScopes *C.int64_t) {
+func uplink_py_debug_counts(goroutines, handles, liveScopes, retried *C.int64_t) {
 	defer recoverSilently()
+	*retried = C.int64_t(retriedReads.Load())
 	*goroutines = C.int64_t(runtime.NumGoroutine())
 	universe.mu.Lock()
 	*handles = C.int64_t(len(universe.values))
@@ -180,4 +222,20 @@ func uplink_py_debug_counts(goroutines, handles, liveScopes *C.int64_t) {
 	scopes.mu.Lock()
 	*liveScopes = C.int64_t(len(scopes.byID))
 	scopes.mu.Unlock()
+}
+
+// uplink_py_debug_stacks returns the stacks of every goroutine (for diagnosing a hang);
+// freed with uplink_free_string_result.
+//
+//export uplink_py_debug_stacks
+func uplink_py_debug_stacks() (result C.UplinkStringResult) {
+	defer recoverError(&result.error)
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return C.UplinkStringResult{string: C.CString(string(buf[:n]))}
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

@@ -6,22 +6,116 @@ import "C"
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
+	"storj.io/uplink"
 	"storj.io/uplink/private/object"
 )
 
 // download is the Go value behind an UplinkDownload handle. It reads through
 // uplink's versioned download (the same stream as uplink.Download) so that the
 // object version it reads is known: whole-object transfers pin their ranges to it.
+//
+// A read that fails with a network error is retried (see read) on a new download
+// of the rest of the range, of the same object version; transfer.ctx spans them all.
 type download struct {
 	transfer
 	dl *object.VersionedDownload
 
+	proj     *project
+	bucket   string
+	key      string
+	pinned   []byte // the version to re-open; none for unversioned objects
+	identity string // objectIdentity of what the first open found
+	next     int64  // object offset of the next byte
+	end      int64  // object offset where the range ends
+	retries  int    // read retries left to use per read (uplink_py_set_download_retries)
+	broken   error  // a failed stream whose bytes were delivered; re-opened at next read
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// retriedReads counts re-opened download streams, for uplink_py_debug_counts.
+var retriedReads atomic.Int64
+
+// errObjectChanged: the object was replaced or deleted while it was read.
+var errObjectChanged = errors.New("uplink: the object was replaced or deleted while it was read")
+
+// read reads into buf, retrying a stream that failed with a network error or a
+// rate limit: up to d.retries times per read, after 50 ms, 100 ms, 200 ms... (capped
+// at 2 s), each on a new download from d.next to d.end, which must be the same object
+// version (else errObjectChanged). Bytes read before a failure are returned first.
+func (d *download) read(buf []byte) (int, error) {
+	var err error
+	for attempt := 0; ; attempt++ {
+		if d.broken == nil {
+			var n int
+			n, err = d.dl.Read(buf)
+			d.next += int64(n)
+			if err == nil || !d.retryable(err) || n > 0 {
+				if err != nil && n > 0 && d.retryable(err) {
+					d.broken, err = err, nil // deliver these; the next read re-opens
+				}
+				return n, err
+			}
+		} else {
+			err, d.broken = d.broken, nil
+		}
+		if attempt >= d.retries {
+			return 0, err
+		}
+		if waitErr := d.backoff(attempt); waitErr != nil {
+			return 0, waitErr
+		}
+		retriedReads.Add(1)
+		if reopenErr := d.reopen(); reopenErr != nil {
+			return 0, reopenErr
+		}
+	}
+}
+
+func (d *download) retryable(err error) bool {
+	if d.alive() != nil {
+		return false
+	}
+	code := errorCode(d.ctx, err, true)
+	return code == codeInternal || code == codeTooManyRequests
+}
+
+func (d *download) backoff(attempt int) error {
+	wait := min(50*time.Millisecond<<attempt, 2*time.Second)
+	select {
+	case <-time.After(wait):
+		return nil
+	case <-d.ctx.Done():
+		return context.Cause(d.ctx)
+	}
+}
+
+// reopen replaces the stream with a download of the rest of the range.
+func (d *download) reopen() error {
+	_ = d.dl.Close()
+	opts := &object.DownloadObjectOptions{Offset: d.next, Length: d.end - d.next}
+	dl, err := object.DownloadObject(d.ctx, d.proj.uplink, d.bucket, d.key, d.pinned, opts)
+	if err != nil {
+		if errors.Is(err, uplink.ErrObjectNotFound) {
+			return errObjectChanged
+		}
+		d.broken = err // still broken: the next read tries again
+		return err
+	}
+	d.dl = dl
+	if objectIdentity(dl.Info()) != d.identity {
+		d.broken = errObjectChanged
+		return errObjectChanged
+	}
+	return nil
 }
 
 // close closes the download once (by uplink_close_download or on free).
@@ -76,7 +170,43 @@ func uplink_py_download_object_version(p *C.UplinkProject, bucket_name, object_k
 	if cerr != nil {
 		return C.UplinkDownloadResult{error: cerr}
 	}
-	return C.UplinkDownloadResult{download: newHandleStruct[C.UplinkDownload](&download{transfer: t, dl: dl})}
+	info := dl.Info()
+	d := &download{transfer: t, dl: dl, proj: proj, bucket: bucket, key: key, pinned: info.Version,
+		identity: objectIdentity(info), retries: defaultDownloadRetries}
+	d.next, d.end = downloadRange(opts, info.System.ContentLength)
+	return C.UplinkDownloadResult{download: newHandleStruct[C.UplinkDownload](d)}
+}
+
+// defaultDownloadRetries is the read retries of a download until
+// uplink_py_set_download_retries says otherwise.
+const defaultDownloadRetries = 3
+
+// downloadRange is the object offsets [start, end) a download of opts reads, as
+// uplink reads them (negative offset: from the end; negative length: to the end).
+func downloadRange(opts *object.DownloadObjectOptions, size int64) (start, end int64) {
+	if opts == nil {
+		return 0, size
+	}
+	start, end = opts.Offset, size
+	if start < 0 {
+		start = max(0, size+start)
+	}
+	start = min(start, size)
+	if opts.Length >= 0 {
+		end = min(size, start+opts.Length)
+	}
+	return start, end
+}
+
+// uplink_py_set_download_retries sets how many times each read of the download may
+// retry a failed stream (0: never).
+//
+//export uplink_py_set_download_retries
+func uplink_py_set_download_retries(d *C.UplinkDownload, retries C.int32_t) {
+	defer recoverSilently()
+	if dl, ok := lookup[*download](handleID(d)); ok {
+		dl.retries = max(0, int(retries))
+	}
 }
 
 // uplink_py_download_identity names the object version a download reads (see
@@ -130,7 +260,11 @@ func uplink_download_read(d *C.UplinkDownload, bytes unsafe.Pointer, length C.si
 	if err != nil || len(buf) == 0 {
 		return C.UplinkReadResult{error: newError(nil, err)}
 	}
-	n, err := dl.dl.Read(buf)
+	if err := dl.alive(); err != nil {
+		return C.UplinkReadResult{error: newError(dl.ctx, err)}
+	}
+	n, err := dl.read(buf)
+	err = dl.outcome(err)
 	return C.UplinkReadResult{bytes_read: C.size_t(n), error: newReadError(dl.ctx, err)}
 }
 

@@ -36,6 +36,7 @@ const (
 	codeObjectNotFound         = C.UPLINK_ERROR_OBJECT_NOT_FOUND
 	codeUploadDone             = C.UPLINK_ERROR_UPLOAD_DONE
 	codeTimeout                = C.UPLINK_PY_ERROR_TIMEOUT
+	codeObjectChanged          = C.UPLINK_PY_ERROR_OBJECT_CHANGED
 	codeAuthDialFailed         = C.EDGE_ERROR_AUTH_DIAL_FAILED
 	codeRegisterAccessFailed   = C.EDGE_ERROR_REGISTER_ACCESS_FAILED
 )
@@ -45,6 +46,7 @@ var errorCodes = []struct {
 	err  error
 	code C.int32_t
 }{
+	{errObjectChanged, codeObjectChanged},
 	{uplink.ErrTooManyRequests, codeTooManyRequests},
 	{uplink.ErrBandwidthLimitExceeded, codeBandwidthLimitExceeded},
 	{uplink.ErrStorageLimitExceeded, codeStorageLimitExceeded},

@@ -8,10 +8,12 @@ import "context"
 // iterator is the common part of the iterator handles. uplink's iterators keep
 // the context they are created with: each gets a child context of the project,
 // which a step (next) in flight makes cancellable like a call (project.during).
-// Cancelling a step ends the iterator; idle iterators are never touched.
+// Cancelling a step ends the iterator; idle iterators are never touched. uplink
+// lists on uctx, which follows ctx settleGrace late, as calls do (project.call).
 type iterator struct {
 	proj   *project
 	ctx    context.Context
+	uctx   context.Context
 	cancel context.CancelCauseFunc
 	err    error // set when the iterator could not start (bad handle, closed project)
 }
@@ -27,12 +29,16 @@ func (it *iterator) start(p *project) bool {
 	}
 	it.proj = p
 	it.ctx, it.cancel = context.WithCancelCause(p.ctx)
+	it.uctx = graced(it.ctx)
 	return true
 }
 
 // step runs next (which may fetch a page) as a call on the iterator's context.
 func (it *iterator) step(next func() bool) bool {
 	if it.proj == nil {
+		return false
+	}
+	if it.ctx.Err() != nil { // a step was cancelled: the iterator ended
 		return false
 	}
 	done, err := it.proj.during(it.cancel)
@@ -48,6 +54,9 @@ func (it *iterator) step(next func() bool) bool {
 func (it *iterator) error(err error) *C.UplinkError {
 	if it.err != nil {
 		return newError(nil, it.err)
+	}
+	if err == nil && it.ctx != nil && it.ctx.Err() != nil {
+		err = context.Cause(it.ctx) // cancelled: the listing did not end, it was cut
 	}
 	return newError(it.ctx, err)
 }

@@ -57,6 +57,8 @@ func uplink_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char, op
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
+	// ctx is settled (project.call): begun as the call was cancelled, the id still
+	// comes back, and a caller interrupted meanwhile aborts it (C++: Project::begin_upload).
 	info, err := proj.uplink.BeginUpload(ctx, bucket, key, &opts)
 	if err != nil {
 		return C.UplinkUploadInfoResult{error: newError(ctx, err)}
@@ -106,7 +108,7 @@ func uplink_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload_id
 		return C.UplinkCommitUploadResult{error: cerr}
 	}
 	defer done()
-	obj, err := proj.uplink.CommitUpload(ctx, bucket, key, uploadID, &opts)
+	obj, err := proj.uplink.CommitUpload(ctx, bucket, key, uploadID, &opts) // settled: a commit done is reported
 	if err != nil {
 		return C.UplinkCommitUploadResult{error: newError(ctx, err)}
 	}
@@ -189,7 +191,11 @@ func uplink_part_upload_write(u *C.UplinkPartUpload, bytes unsafe.Pointer, lengt
 	if err != nil || len(buf) == 0 {
 		return C.UplinkWriteResult{error: newError(nil, err)}
 	}
+	if err := up.alive(); err != nil {
+		return C.UplinkWriteResult{error: newError(up.ctx, err)}
+	}
 	n, err := up.up.Write(buf)
+	err = up.outcome(err)
 	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
 }
 
@@ -200,7 +206,10 @@ func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	defer up.op()()
+	defer up.settledOp()()
+	if err := up.alive(); err != nil {
+		return newError(up.ctx, err) // ended: it must not commit
+	}
 	return newError(up.ctx, up.up.Commit())
 }
 

@@ -34,7 +34,7 @@ func uplink_list_uploads(p *C.UplinkProject, bucket_name *C.char, options *C.Upl
 				Custom:    bool(options.custom),
 			}
 		}
-		it.it = proj.uplink.ListUploads(it.ctx, C.GoString(bucket_name), &opts)
+		it.it = proj.uplink.ListUploads(it.uctx, C.GoString(bucket_name), &opts)
 	}
 	return newHandleStruct[C.UplinkUploadIterator](it)
 }
@@ -106,7 +106,7 @@ func uplink_list_upload_parts(p *C.UplinkProject, bucket_name, object_key, uploa
 		if options != nil {
 			opts.Cursor = uint32(options.cursor)
 		}
-		it.it = proj.uplink.ListUploadParts(it.ctx, C.GoString(bucket_name), C.GoString(object_key), C.GoString(upload_id), &opts)
+		it.it = proj.uplink.ListUploadParts(it.uctx, C.GoString(bucket_name), C.GoString(object_key), C.GoString(upload_id), &opts)
 	}
 	return newHandleStruct[C.UplinkPartIterator](it)
 }

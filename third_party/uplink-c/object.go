@@ -168,7 +168,7 @@ func uplink_list_objects(p *C.UplinkProject, bucket_name *C.char, options *C.Upl
 				Custom:    bool(options.custom),
 			}
 		}
-		it.it = proj.uplink.ListObjects(it.ctx, C.GoString(bucket_name), &opts)
+		it.it = proj.uplink.ListObjects(it.uctx, C.GoString(bucket_name), &opts)
 	}
 	return newHandleStruct[C.UplinkObjectIterator](it)
 }

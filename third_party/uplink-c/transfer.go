@@ -51,6 +51,25 @@ func (t transfer) op() (done func()) {
 	return threadCallContext().bind(t.cancel)
 }
 
+// alive fails with the cause once the transfer's context ended (cancelled, timed
+// out): an upload's uplink context follows only settleGrace later, and nothing may
+// be written, read or committed on a transfer that ended meanwhile.
+func (t transfer) alive() error {
+	if t.ctx.Err() != nil {
+		return context.Cause(t.ctx)
+	}
+	return nil
+}
+
+// outcome is err, or the transfer's end if it ended while a read or write ran that
+// succeeded (the transfer cannot go on: the caller must hear it).
+func (t transfer) outcome(err error) error {
+	if err == nil {
+		return t.alive()
+	}
+	return err
+}
+
 // release cancels the transfer context (a no-op once it is finished).
 func (t transfer) release() {
 	if t.cancel != nil {

@@ -156,6 +156,8 @@ typedef struct UplinkPart {
 #define UPLINK_ERROR_UPLOAD_DONE 0x22
 #define EDGE_ERROR_AUTH_DIAL_FAILED 0x30
 #define EDGE_ERROR_REGISTER_ACCESS_FAILED 0x31
+// Ours: a download's object version is gone (replaced or deleted while it was read).
+#define UPLINK_PY_ERROR_OBJECT_CHANGED 0x101
 // Ours: a call's timeout or a dial timeout ended the call.
 #define UPLINK_PY_ERROR_TIMEOUT 0x102
 

@@ -5,15 +5,47 @@ import "C"
 
 import (
 	"context"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"storj.io/uplink"
 )
 
 // upload is the Go value behind an UplinkUpload handle.
+//
+// uplink begins the object on the satellite in the background, as the first data
+// comes (or at commit), and only if that call is answered does it know the pending
+// object to delete when the upload ends cancelled. Cut off in flight, the begin
+// leaves a pending object nobody can abort (measured: 6 in 40 uploads cancelled by
+// asyncio tasks). So uplink runs the upload on uctx, which follows the transfer's
+// context settleGrace late (a call in flight returns up to settleGrace after a
+// cancellation), and abort waits until the begin had settleGrace to be answered.
 type upload struct {
 	transfer
-	up *uplink.Upload
+	up        *uplink.Upload
+	uctx      context.Context
+	firstData atomic.Int64 // Unix ns of the first byte written or of the commit; 0: none yet
+}
+
+// dataSent notes that the upload may be beginning the object now.
+func (u *upload) dataSent() {
+	u.firstData.CompareAndSwap(0, time.Now().UnixNano())
+}
+
+// abort ends the upload without committing (after a commit: ErrUploadDone). Aborting
+// an upload less than settleGrace after its first data waits for the rest of it.
+func (u *upload) abort() error {
+	u.release()
+	if first := u.firstData.Load(); first != 0 {
+		if wait := time.Until(time.Unix(0, first).Add(settleGrace)); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-u.uctx.Done():
+			}
+		}
+	}
+	return u.up.Abort()
 }
 
 func getUpload(u *C.UplinkUpload) (*upload, *C.UplinkError) {
@@ -41,15 +73,17 @@ func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, o
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
+	var uctx context.Context
 	t, up, cerr := startTransfer(proj,
 		func(ctx context.Context) (*uplink.Upload, error) {
-			return proj.uplink.UploadObject(ctx, bucket, key, &opts)
+			uctx = graced(ctx)
+			return proj.uplink.UploadObject(uctx, bucket, key, &opts)
 		},
 		func(up *uplink.Upload) { _ = up.Abort() })
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up})}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, uctx: uctx})}
 }
 
 //export uplink_upload_write
@@ -64,7 +98,14 @@ func uplink_upload_write(u *C.UplinkUpload, bytes unsafe.Pointer, length C.size_
 	if err != nil || len(buf) == 0 {
 		return C.UplinkWriteResult{error: newError(nil, err)}
 	}
+	if err := up.alive(); err != nil {
+		return C.UplinkWriteResult{error: newError(up.ctx, err)}
+	}
+	if len(buf) > 0 {
+		up.dataSent()
+	}
 	n, err := up.up.Write(buf)
+	err = up.outcome(err)
 	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
 }
 
@@ -75,8 +116,12 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	defer up.op()()
-	return newError(up.ctx, up.up.Commit())
+	defer up.op()() // uctx already gives a commit in flight its grace
+	if err := up.alive(); err != nil {
+		return newError(up.ctx, err) // ended: it must not commit
+	}
+	up.dataSent()
+	return newError(up.ctx, up.up.Commit()) // done within the grace: committed
 }
 
 //export uplink_upload_abort
@@ -86,7 +131,7 @@ func uplink_upload_abort(u *C.UplinkUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	return newError(up.ctx, up.up.Abort())
+	return newError(up.ctx, up.abort())
 }
 
 //export uplink_upload_set_custom_metadata
@@ -100,6 +145,9 @@ func uplink_upload_set_custom_metadata(u *C.UplinkUpload, custom_metadata C.Upli
 	metadata, err := goCustomMetadata(custom_metadata)
 	if err != nil {
 		return newError(nil, err)
+	}
+	if err := up.alive(); err != nil {
+		return newError(up.ctx, err)
 	}
 	return newError(up.ctx, up.up.SetCustomMetadata(up.ctx, metadata))
 }
@@ -128,8 +176,7 @@ func uplink_free_write_result(result C.UplinkWriteResult) {
 func uplink_free_upload_result(result C.UplinkUploadResult) {
 	defer recoverSilently()
 	if up, ok := freeHandleStruct(result.upload).(*upload); ok {
-		up.release()
-		_ = up.up.Abort() // ErrUploadDone once committed or aborted
+		_ = up.abort() // ErrUploadDone once committed or aborted
 	}
 	uplink_free_error(result.error)
 }

@@ -166,6 +166,7 @@ class FaultNetwork:
     network: StorjNetwork
     faults: Faults
     access: str = field(repr=False)  # the grant with the satellite reached through its proxy
+    satellite_proxy: str  # the satellite's node URL through its proxy
     env: dict[str, str] = field(repr=False)
 
 
@@ -183,7 +184,7 @@ def fault_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultNet
         state = json.loads((Path(values["STORJ_TEST_NETWORK_DIR"]) / "state.json").read_text())
         network = StorjNetwork.from_env(values)
         proxied = with_satellite(network.access, values["STORJ_TEST_SATELLITE_PROXY"])
-        yield FaultNetwork(network, Faults(state["control"]), proxied, env)
+        yield FaultNetwork(network, Faults(state["control"]), proxied, values["STORJ_TEST_SATELLITE_PROXY"], env)
     finally:
         run_testnet("down", env=env)
 

@@ -347,15 +347,18 @@ def test_a_thousand_cancelled_transfers_leave_nothing(access: Any, py_bucket: st
         raised = 0
         cancelled_transfers(project, 250)
         ended = time.monotonic()
+        # the pools' plateau itself varies by a connection or two (1 descriptor and 2
+        # goroutines each); a leak of one per cancelled transfer would be hundreds
+        bound = {**start, "goroutines": start["goroutines"] + 4, "fds": start["fds"] + 2}
         while True:
             now = level()
-            if all(now[k] <= start[k] for k in start) or time.monotonic() - ended > 1.0:
+            if all(now[k] <= bound[k] for k in bound) or time.monotonic() - ended > 1.0:
                 break
             time.sleep(0.05)
         took = time.monotonic() - ended
         print(f"1000 cancelled transfers ({raised} mid-call): before {start}; {took:.2f} s after: {now}; "
               f"download streams retried so far: {go_counts()['retried_reads']}")
-        assert all(now[k] <= start[k] for k in start), (start, now)
+        assert all(now[k] <= bound[k] for k in bound), (start, now)
         deadline = time.monotonic() + 15
         while project.list_uploads(py_bucket, ListUploadsOptions(prefix="c/", recursive=True)):
             assert time.monotonic() < deadline, "pending uploads left by cancelled uploads"

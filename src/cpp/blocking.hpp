@@ -15,13 +15,6 @@
 #include "interrupts.hpp"
 #include "uplink_api.hpp"
 
-// Canceller (interrupts.hpp) stops a call in flight from another thread: the
-// uplink_py_cancel_* function of the handle the call runs on, bound to it.
-template <class Handle>
-Canceller canceller(void (*cancel)(Handle *), Handle *handle) {
-    return [cancel, handle] { cancel(handle); };
-}
-
 struct CallOptions {
     int64_t timeout_ms = 0;  // the call's timeout unless call_timeout() overrides it; <= 0: none
     Canceller on_interrupt;  // what Ctrl-C cancels besides the call's scope (a transfer's state)

@@ -74,43 +74,68 @@ func scoped(parent context.Context) (ctx context.Context, done func()) {
 	}
 }
 
-// settleGrace is how long a call that changes something on the satellite (begin or
-// commit an upload) may still run after it was cancelled. A cancellation that lands
-// while the satellite acts would otherwise leave the outcome unknown: an upload begun
-// that nobody knows the id of (a pending upload, billed, never aborted), or a commit
-// done but reported as cancelled. Within the grace the answer arrives in practice, and
-// the caller cleans up (begin) or reports the truth (commit); the call stays
-// interruptible within the 1 s the package promises.
-const settleGrace = 500 * time.Millisecond
+// The grace: how long the satellite's answer is still waited for after a call was
+// cancelled. Cut off mid-answer, a call leaves its outcome unknown (an object or
+// upload begun whose id nobody got: a pending upload, billed, never aborted; a commit
+// done but reported as cancelled), and the pooled connection it ran on could wedge
+// (see project.call). An answer already on its way takes about one call's time, so
+// the grace is four times the slowest of the project's last 32 satellite calls,
+// within [minGrace, settleGrace] (settleGrace until a call was timed): on loopback
+// ~25 ms, over a WAN a few hundred. A cancelled call still returns within the 1 s
+// the package promises.
+const (
+	settleGrace = 500 * time.Millisecond
+	minGrace    = 25 * time.Millisecond
+)
 
-// settled returns a context for such a call: cancelling ctx cancels it settleGrace
-// later, with ctx's cause. done must be called when the call returns.
-func settled(ctx context.Context) (rpc context.Context, done func()) {
-	rpc, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(ctx, func() {
-		time.AfterFunc(settleGrace, func() { cancel(context.Cause(ctx)) })
+// callTimes keeps the durations of a project's last satellite calls.
+type callTimes struct {
+	mu     sync.Mutex
+	recent [32]time.Duration
+	next   int
+	filled bool
+}
+
+func (c *callTimes) observe(d time.Duration) {
+	c.mu.Lock()
+	c.recent[c.next] = d
+	c.next = (c.next + 1) % len(c.recent)
+	c.filled = true
+	c.mu.Unlock()
+}
+
+// grace is the project's current grace (see above).
+func (c *callTimes) grace() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.filled {
+		return settleGrace
+	}
+	slowest := time.Duration(0)
+	for _, d := range c.recent {
+		slowest = max(slowest, d)
+	}
+	return min(settleGrace, max(minGrace, 4*slowest))
+}
+
+// graced is a context that parent's cancellation reaches grace() late, with
+// parent's cause; stop releases it.
+func graced(parent context.Context, grace func() time.Duration) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	unhook := context.AfterFunc(parent, func() {
+		time.AfterFunc(grace(), func() { cancel(context.Cause(parent)) })
 	})
-	return rpc, func() {
-		stop()
+	return ctx, func() {
+		unhook()
 		cancel(nil)
 	}
 }
 
-// graced is a context that parent's cancellation reaches settleGrace late (with
-// parent's cause), for uploads (see upload).
-func graced(parent context.Context) context.Context {
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
-	context.AfterFunc(parent, func() {
-		time.AfterFunc(settleGrace, func() { cancel(context.Cause(parent)) })
-	})
-	return ctx
-}
-
 // settledOp is transfer.op for a part upload's commit: the thread's scope or timeout
-// cancel the transfer settleGrace after they fire (see settleGrace).
-func (t transfer) settledOp() (done func()) {
+// cancel the transfer a grace after they fire.
+func (t transfer) settledOp(grace func() time.Duration) (done func()) {
 	return threadCallContext().bind(func(cause error) {
-		time.AfterFunc(settleGrace, func() { t.cancel(cause) })
+		time.AfterFunc(grace(), func() { t.cancel(cause) })
 	})
 }
 

@@ -9,7 +9,7 @@ import "context"
 // the context they are created with: each gets a child context of the project,
 // which a step (next) in flight makes cancellable like a call (project.during).
 // Cancelling a step ends the iterator; idle iterators are never touched. uplink
-// lists on uctx, which follows ctx settleGrace late, as calls do (project.call).
+// lists on uctx, which follows ctx a grace late, as calls do (project.call).
 type iterator struct {
 	proj   *project
 	ctx    context.Context
@@ -29,7 +29,7 @@ func (it *iterator) start(p *project) bool {
 	}
 	it.proj = p
 	it.ctx, it.cancel = context.WithCancelCause(p.ctx)
-	it.uctx = graced(it.ctx)
+	it.uctx, _ = graced(it.ctx, p.times.grace) // released with it.ctx
 	return true
 }
 

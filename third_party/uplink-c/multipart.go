@@ -143,7 +143,8 @@ func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id 
 // partUpload is the Go value behind an UplinkPartUpload handle.
 type partUpload struct {
 	transfer
-	up *uplink.PartUpload
+	up   *uplink.PartUpload
+	proj *project
 }
 
 func getPartUpload(u *C.UplinkPartUpload) (*partUpload, *C.UplinkError) {
@@ -176,7 +177,7 @@ func uplink_upload_part(p *C.UplinkProject, bucket_name, object_key, upload_id *
 	if cerr != nil {
 		return C.UplinkPartUploadResult{error: cerr}
 	}
-	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up})}
+	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up, proj: proj})}
 }
 
 //export uplink_part_upload_write
@@ -206,7 +207,7 @@ func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	defer up.settledOp()()
+	defer up.settledOp(up.proj.times.grace)()
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 
 	"storj.io/uplink"
 )
@@ -23,6 +24,8 @@ type project struct {
 	uplink *uplink.Project
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	times callTimes // of satellite calls: the grace of cancellations (call_context.go)
 
 	mu     sync.Mutex
 	nextID uint64
@@ -55,13 +58,13 @@ func (p *project) register(cancel func()) (unregister func(), err error) {
 
 // call starts a project-level call: a child context of the project, bound to
 // the thread's call context and in the in-flight set until done is called. The
-// context returned, for uplink, follows a cancellation settleGrace late (settled):
+// context returned, for uplink, follows a cancellation a grace late (graced):
 // the satellite's answer on a pooled connection is waited for rather than cut off.
 // Cut off, the connection could wedge: measured, after 640 satellite calls
 // cancelled 0-3 ms in on 16 threads, 2-4 of the next calls never got an answer (the
 // drpc stream waited on a connection whose previous stream was cancelled) until the
 // call timeout ended them; with the grace, none did. A cancelled call thus returns
-// within settleGrace, with its result if it completed by then.
+// within the grace, with its result if it completed by then.
 func (p *project) call() (ctx context.Context, done func(), err error) {
 	ctx, cancel := context.WithCancelCause(p.ctx)
 	finished, err := p.during(cancel)
@@ -69,8 +72,12 @@ func (p *project) call() (ctx context.Context, done func(), err error) {
 		cancel(err)
 		return nil, nil, err
 	}
-	rpc, settle := settled(ctx)
+	rpc, settle := graced(ctx, p.times.grace)
+	started := time.Now()
 	return rpc, func() {
+		if ctx.Err() == nil {
+			p.times.observe(time.Since(started))
+		}
 		settle()
 		finished()
 		cancel(nil)

@@ -52,7 +52,7 @@ func (t transfer) op() (done func()) {
 }
 
 // alive fails with the cause once the transfer's context ended (cancelled, timed
-// out): an upload's uplink context follows only settleGrace later, and nothing may
+// out): an upload's uplink context follows only a grace later, and nothing may
 // be written, read or committed on a transfer that ended meanwhile.
 func (t transfer) alive() error {
 	if t.ctx.Err() != nil {

@@ -19,12 +19,14 @@ import (
 // object to delete when the upload ends cancelled. Cut off in flight, the begin
 // leaves a pending object nobody can abort (measured: 6 in 40 uploads cancelled by
 // asyncio tasks). So uplink runs the upload on uctx, which follows the transfer's
-// context settleGrace late (a call in flight returns up to settleGrace after a
-// cancellation), and abort waits until the begin had settleGrace to be answered.
+// context a grace late (call_context.go: a few satellite call times; a call in
+// flight returns up to that after a cancellation), and abort waits until the begin
+// had that long to be answered.
 type upload struct {
 	transfer
 	up        *uplink.Upload
 	uctx      context.Context
+	proj      *project
 	firstData atomic.Int64 // Unix ns of the first byte written or of the commit; 0: none yet
 }
 
@@ -34,11 +36,11 @@ func (u *upload) dataSent() {
 }
 
 // abort ends the upload without committing (after a commit: ErrUploadDone). Aborting
-// an upload less than settleGrace after its first data waits for the rest of it.
+// an upload less than a grace after its first data waits for the rest of it.
 func (u *upload) abort() error {
 	u.release()
 	if first := u.firstData.Load(); first != 0 {
-		if wait := time.Until(time.Unix(0, first).Add(settleGrace)); wait > 0 {
+		if wait := time.Until(time.Unix(0, first).Add(u.proj.times.grace())); wait > 0 {
 			select {
 			case <-time.After(wait):
 			case <-u.uctx.Done():
@@ -76,14 +78,14 @@ func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, o
 	var uctx context.Context
 	t, up, cerr := startTransfer(proj,
 		func(ctx context.Context) (*uplink.Upload, error) {
-			uctx = graced(ctx)
+			uctx, _ = graced(ctx, proj.times.grace) // released with the transfer's context
 			return proj.uplink.UploadObject(uctx, bucket, key, &opts)
 		},
 		func(up *uplink.Upload) { _ = up.Abort() })
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, uctx: uctx})}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, uctx: uctx, proj: proj})}
 }
 
 //export uplink_upload_write

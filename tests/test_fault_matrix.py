@@ -31,7 +31,7 @@ SIZE = 2 * MiB
 FAULTS: dict[str, dict[str, Any]] = {
     "stall": {"mode": "stall"},
     "reset": {"mode": "reset", "after_bytes": 4096},
-    "slow": {"mode": "slow", "rate": 32 << 10},
+    "slow": {"mode": "slow", "rate": 512 << 10},  # a 1 MiB piece per node: ~2 s
     "drop": {"mode": "refuse"},
 }
 TARGETS = {"2 nodes": ["node:0", "node:1"], "all nodes": ["nodes"], "satellite": ["satellite"]}

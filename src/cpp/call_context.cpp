@@ -107,13 +107,14 @@ void bind_call_context(py::module_ &m) {
         return std::string(stacks ? stacks.get() : "");
     });
     m.def("_debug_counts", [] {
-        int64_t goroutines = 0, handles = 0, scopes = 0, retried = 0;
-        uplink_py_debug_counts(&goroutines, &handles, &scopes, &retried);
+        int64_t goroutines = 0, handles = 0, scopes = 0, retried = 0, dropped = 0;
+        uplink_py_debug_counts(&goroutines, &handles, &scopes, &retried, &dropped);
         py::dict counts;
         counts["goroutines"] = goroutines;
         counts["handles"] = handles;
         counts["scopes"] = scopes;
         counts["retried_reads"] = retried;
+        counts["dropped_connections"] = dropped;
         return counts;
     });
 }

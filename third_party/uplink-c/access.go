@@ -53,7 +53,7 @@ func uplink_config_request_access_with_passphrase(config C.UplinkConfig, satelli
 	if a.err != nil {
 		return C.UplinkAccessResult{error: a.err}
 	}
-	cfg, withTemp := goConfig(config)
+	cfg, withTemp := goConfig(config, nil)
 	ctx, done := scoped(withTemp(context.Background()))
 	defer done()
 	access, err := cfg.RequestAccessWithPassphrase(ctx, satellite, apiKey, pass)

@@ -134,9 +134,14 @@ func graced(parent context.Context, grace func() time.Duration) (ctx context.Con
 // settledOp is transfer.op for a part upload's commit: the thread's scope or timeout
 // cancel the transfer a grace after they fire.
 func (t transfer) settledOp(grace func() time.Duration) (done func()) {
-	return threadCallContext().bind(func(cause error) {
+	stop := threadCallContext().bind(func(cause error) {
 		time.AfterFunc(grace(), func() { t.cancel(cause) })
 	})
+	unwatch := t.proj.watchdog(t.ctx)
+	return func() {
+		unwatch()
+		stop()
+	}
 }
 
 type scope struct {
@@ -234,12 +239,13 @@ func uplink_py_cancel_project_calls(p *C.UplinkProject) {
 
 // uplink_py_debug_counts reports what the Go layer holds now, for leak tests:
 // goroutines, live handles, and scopes with calls running or cancelled; and how many
-// download streams were retried so far.
+// download streams were retried, and projects' connections dropped (watchdog), so far.
 //
 //export uplink_py_debug_counts
-func uplink_py_debug_counts(goroutines, handles, liveScopes, retried *C.int64_t) {
+func uplink_py_debug_counts(goroutines, handles, liveScopes, retried, dropped *C.int64_t) {
 	defer recoverSilently()
 	*retried = C.int64_t(retriedReads.Load())
+	*dropped = C.int64_t(droppedPools.Load())
 	*goroutines = C.int64_t(runtime.NumGoroutine())
 	universe.mu.Lock()
 	*handles = C.int64_t(len(universe.values))

@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"storj.io/common/fpath"
@@ -14,14 +16,18 @@ import (
 	"storj.io/uplink"
 )
 
+// droppedPools counts connSet.drop calls, for uplink_py_debug_counts.
+var droppedPools atomic.Int64
+
 // defaultDialTimeout is uplink's default (uplink.Config.DialTimeout's doc).
 const defaultDialTimeout = 10 * time.Second
 
 // goConfig converts an UplinkConfig. The temporary directory is not a field of
 // uplink.Config: uplink reads it from the context (fpath.WithTempData), so it
 // is returned as a function that decorates a context. That function also makes
-// the dial timeout hold (see boundDials).
-func goConfig(c C.UplinkConfig) (uplink.Config, func(context.Context) context.Context) {
+// the dial timeout hold, and records the connections dialed in conns (nil: not
+// recorded); see boundDials.
+func goConfig(c C.UplinkConfig, conns *connSet) (uplink.Config, func(context.Context) context.Context) {
 	config := uplink.Config{UserAgent: optionalString(c.user_agent)}
 	if c.dial_timeout_milliseconds > 0 {
 		config.DialTimeout = time.Duration(c.dial_timeout_milliseconds) * time.Millisecond
@@ -32,7 +38,7 @@ func goConfig(c C.UplinkConfig) (uplink.Config, func(context.Context) context.Co
 	}
 	tempDir := optionalString(c.temp_directory)
 	withTemp := func(ctx context.Context) context.Context {
-		ctx = boundDials(ctx, timeout)
+		ctx = boundDials(ctx, timeout, conns)
 		if tempDir == "" {
 			return ctx
 		}
@@ -57,13 +63,16 @@ func goConfig(c C.UplinkConfig) (uplink.Config, func(context.Context) context.Co
 // that uplink's metainfo client does not retry it: it retries network errors up
 // to 6 times with backoff, which made a 1 s timeout fail after 13 s. Refused
 // connections are still retried (about 6 s in all), as uplink intends.
-func boundDials(ctx context.Context, timeout time.Duration) context.Context {
+func boundDials(ctx context.Context, timeout time.Duration, conns *connSet) context.Context {
 	return rpcpool.WithDialerWrapper(ctx, func(_ context.Context, dial rpcpool.Dialer) rpcpool.Dialer {
 		return func(parent context.Context) (rpcpool.RawConn, *tls.ConnectionState, error) {
 			ctx, cancel := context.WithCancel(parent)
 			timer := time.AfterFunc(timeout, cancel)
 			conn, state, err := dial(ctx)
 			if timer.Stop() || parent.Err() != nil {
+				if err == nil {
+					conns.add(conn)
+				}
 				return conn, state, err // in time, or cancelled by the caller
 			}
 			cause := "connected too late"
@@ -86,4 +95,44 @@ type errDialTimeout struct {
 
 func (e *errDialTimeout) Error() string {
 	return fmt.Sprintf("dial timeout (%v) exceeded: %s", e.timeout, e.cause)
+}
+
+// connSet holds the connections dialed for one project, so that a call stuck past
+// its cancellation can be ended by closing them (project.watchdog).
+type connSet struct {
+	mu    sync.Mutex
+	conns map[rpcpool.RawConn]struct{}
+}
+
+// add records conn, forgetting the ones closed meanwhile. Safe on nil.
+func (s *connSet) add(conn rpcpool.RawConn) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		s.conns = map[rpcpool.RawConn]struct{}{}
+	}
+	for c := range s.conns {
+		select {
+		case <-c.Closed():
+			delete(s.conns, c)
+		default:
+		}
+	}
+	s.conns[conn] = struct{}{}
+}
+
+// drop closes every connection: the calls on them fail with a connection error,
+// and the pools dial new ones.
+func (s *connSet) drop() {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	droppedPools.Add(1)
+	for c := range conns {
+		_ = c.Transport().Close()
+	}
 }

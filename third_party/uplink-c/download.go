@@ -34,7 +34,9 @@ type download struct {
 	identity string // objectIdentity of what the first open found
 	next     int64  // object offset of the next byte
 	end      int64  // object offset where the range ends
-	retries  int    // read retries left to use per read (uplink_py_set_download_retries)
+	retries  int    // stream retries allowed in a row (uplink_py_set_download_retries)
+	left     int    // of those, not used yet: refilled once a stream delivered retryRefill
+	streamed int64  // bytes the current stream delivered
 	broken   error  // a failed stream whose bytes were delivered; re-opened at next read
 
 	closeOnce sync.Once
@@ -47,17 +49,26 @@ var retriedReads atomic.Int64
 // errObjectChanged: the object was replaced or deleted while it was read.
 var errObjectChanged = errors.New("uplink: the object was replaced or deleted while it was read")
 
+// retryRefill: a stream that delivered this much earns the retries back. A network
+// that fails every stream after a few kilobytes thus fails the download after
+// d.retries retries, instead of crawling through it one retry per few kilobytes.
+const retryRefill = 1 << 20
+
 // read reads into buf, retrying a stream that failed with a network error or a
-// rate limit: up to d.retries times per read, after 50 ms, 100 ms, 200 ms... (capped
-// at 2 s), each on a new download from d.next to d.end, which must be the same object
-// version (else errObjectChanged). Bytes read before a failure are returned first.
+// rate limit: up to d.retries times in a row, after 50 ms, 100 ms, 200 ms...
+// (capped at 2 s), each on a new download from d.next to d.end, which must be the
+// same object version (else errObjectChanged). Bytes read before a failure are
+// returned first.
 func (d *download) read(buf []byte) (int, error) {
 	var err error
-	for attempt := 0; ; attempt++ {
+	for {
 		if d.broken == nil {
 			var n int
 			n, err = d.dl.Read(buf)
 			d.next += int64(n)
+			if d.streamed += int64(n); d.streamed >= retryRefill {
+				d.left = d.retries
+			}
 			if err == nil || !d.retryable(err) || n > 0 {
 				if err != nil && n > 0 && d.retryable(err) {
 					d.broken, err = err, nil // deliver these; the next read re-opens
@@ -67,10 +78,11 @@ func (d *download) read(buf []byte) (int, error) {
 		} else {
 			err, d.broken = d.broken, nil
 		}
-		if attempt >= d.retries {
+		if d.left <= 0 {
 			return 0, err
 		}
-		if waitErr := d.backoff(attempt); waitErr != nil {
+		d.left--
+		if waitErr := d.backoff(d.retries - d.left - 1); waitErr != nil {
 			return 0, waitErr
 		}
 		retriedReads.Add(1)
@@ -111,6 +123,7 @@ func (d *download) reopen() error {
 		return err
 	}
 	d.dl = dl
+	d.streamed = 0
 	if objectIdentity(dl.Info()) != d.identity {
 		d.broken = errObjectChanged
 		return errObjectChanged
@@ -172,7 +185,7 @@ func uplink_py_download_object_version(p *C.UplinkProject, bucket_name, object_k
 	}
 	info := dl.Info()
 	d := &download{transfer: t, dl: dl, proj: proj, bucket: bucket, key: key, pinned: info.Version,
-		identity: objectIdentity(info), retries: defaultDownloadRetries}
+		identity: objectIdentity(info), retries: defaultDownloadRetries, left: defaultDownloadRetries}
 	d.next, d.end = downloadRange(opts, info.System.ContentLength)
 	return C.UplinkDownloadResult{download: newHandleStruct[C.UplinkDownload](d)}
 }
@@ -198,7 +211,7 @@ func downloadRange(opts *object.DownloadObjectOptions, size int64) (start, end i
 	return start, end
 }
 
-// uplink_py_set_download_retries sets how many times each read of the download may
+// uplink_py_set_download_retries sets how many times in a row the download may
 // retry a failed stream (0: never).
 //
 //export uplink_py_set_download_retries
@@ -206,6 +219,7 @@ func uplink_py_set_download_retries(d *C.UplinkDownload, retries C.int32_t) {
 	defer recoverSilently()
 	if dl, ok := lookup[*download](handleID(d)); ok {
 		dl.retries = max(0, int(retries))
+		dl.left = dl.retries
 	}
 }
 

@@ -41,7 +41,7 @@ func (it *iterator) step(next func() bool) bool {
 	if it.ctx.Err() != nil { // a step was cancelled: the iterator ended
 		return false
 	}
-	done, err := it.proj.during(it.cancel)
+	done, err := it.proj.during(it.ctx, it.cancel)
 	if err != nil {
 		it.err = err
 		return false

@@ -26,6 +26,7 @@ type project struct {
 	cancel context.CancelFunc
 
 	times callTimes // of satellite calls: the grace of cancellations (call_context.go)
+	conns *connSet  // every connection dialed for the project (watchdog)
 
 	mu     sync.Mutex
 	nextID uint64
@@ -35,8 +36,41 @@ type project struct {
 
 var errProjectClosed = errors.New("uplink: project closed")
 
-func newProject(p *uplink.Project, ctx context.Context, cancel context.CancelFunc) *project {
-	return &project{uplink: p, ctx: ctx, cancel: cancel, calls: map[uint64]func(){}}
+func newProject(p *uplink.Project, ctx context.Context, cancel context.CancelFunc, conns *connSet) *project {
+	return &project{uplink: p, ctx: ctx, cancel: cancel, conns: conns, calls: map[uint64]func(){}}
+}
+
+// stuckAfter: a call still running this long after its cancellation ignores it.
+// Seen: with every storage node resetting its connections, a download's own retry
+// asked the satellite for new orders and its drpc stream waited 65-89 s after the
+// transfer timeout had cancelled it, on a pooled connection that never answered.
+// Such a call gets its project's connections closed (the pools dial new ones),
+// which ends it with a connection error: a last resort that also fails the other
+// calls in flight on those connections, and only after stuckAfter of being stuck.
+const stuckAfter = settleGrace + 250*time.Millisecond
+
+// watchdog closes the project's connections if a call on ctx is still running
+// stuckAfter after ctx was cancelled; stop ends the watch when the call returns.
+func (p *project) watchdog(ctx context.Context) (stop func()) {
+	var mu sync.Mutex
+	var timer *time.Timer
+	returned := false
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !returned {
+			timer = time.AfterFunc(stuckAfter, p.conns.drop)
+		}
+	})
+	return func() {
+		unhook()
+		mu.Lock()
+		returned = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+	}
 }
 
 // register adds cancel to the in-flight set; the returned func removes it.
@@ -67,7 +101,7 @@ func (p *project) register(cancel func()) (unregister func(), err error) {
 // within the grace, with its result if it completed by then.
 func (p *project) call() (ctx context.Context, done func(), err error) {
 	ctx, cancel := context.WithCancelCause(p.ctx)
-	finished, err := p.during(cancel)
+	finished, err := p.during(ctx, cancel)
 	if err != nil {
 		cancel(err)
 		return nil, nil, err
@@ -84,15 +118,18 @@ func (p *project) call() (ctx context.Context, done func(), err error) {
 	}, nil
 }
 
-// during makes cancel (of a call's or an iterator's context) reachable while a
-// call runs: through the thread's call context and the in-flight set.
-func (p *project) during(cancel context.CancelCauseFunc) (done func(), err error) {
+// during makes cancel (of ctx: a call's, an iterator's or a transfer's context)
+// reachable while a call runs, through the thread's call context and the in-flight
+// set, and watches the call for ignoring it (watchdog).
+func (p *project) during(ctx context.Context, cancel context.CancelCauseFunc) (done func(), err error) {
 	unregister, err := p.register(func() { cancel(context.Canceled) })
 	if err != nil {
 		return nil, err
 	}
 	stop := threadCallContext().bind(cancel)
+	unwatch := p.watchdog(ctx)
 	return func() {
+		unwatch()
 		stop()
 		unregister()
 	}, nil
@@ -165,7 +202,8 @@ func uplink_config_open_project(config C.UplinkConfig, access *C.UplinkAccess) (
 	if cerr != nil {
 		return C.UplinkProjectResult{error: cerr}
 	}
-	cfg, withTemp := goConfig(config)
+	conns := &connSet{}
+	cfg, withTemp := goConfig(config, conns)
 	ctx, cancel := context.WithCancel(withTemp(context.Background()))
 	openCtx, opened := scoped(ctx)
 	p, err := cfg.OpenProject(openCtx, acc)
@@ -180,7 +218,7 @@ func uplink_config_open_project(config C.UplinkConfig, access *C.UplinkAccess) (
 		return C.UplinkProjectResult{error: cerr}
 	}
 	opened()
-	return C.UplinkProjectResult{project: newHandleStruct[C.UplinkProject](newProject(p, ctx, cancel))}
+	return C.UplinkProjectResult{project: newHandleStruct[C.UplinkProject](newProject(p, ctx, cancel, conns))}
 }
 
 //export uplink_close_project

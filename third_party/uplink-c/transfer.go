@@ -17,6 +17,7 @@ import (
 type transfer struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	proj   *project
 }
 
 // startTransfer creates the transfer context and runs create on it, as a call
@@ -26,7 +27,7 @@ type transfer struct {
 func startTransfer[T any](p *project, create func(context.Context) (T, error), cleanup func(T)) (transfer, T, *C.UplinkError) {
 	var zero T
 	ctx, cancel := context.WithCancelCause(p.ctx)
-	done, err := p.during(cancel)
+	done, err := p.during(ctx, cancel)
 	if err != nil {
 		cancel(err)
 		return transfer{}, zero, newError(nil, err)
@@ -42,13 +43,18 @@ func startTransfer[T any](p *project, create func(context.Context) (T, error), c
 		cancel(context.Canceled)
 		return transfer{}, zero, cerr
 	}
-	return transfer{ctx: ctx, cancel: cancel}, v, nil
+	return transfer{ctx: ctx, cancel: cancel, proj: p}, v, nil
 }
 
 // op binds the transfer to the thread's call context for one call on it; the
 // returned func ends that.
 func (t transfer) op() (done func()) {
-	return threadCallContext().bind(t.cancel)
+	stop := threadCallContext().bind(t.cancel)
+	unwatch := t.proj.watchdog(t.ctx)
+	return func() {
+		unwatch()
+		stop()
+	}
 }
 
 // alive fails with the cause once the transfer's context ended (cancelled, timed

@@ -26,7 +26,7 @@ struct CallPolicy {
 // uplink-py's defaults: generous enough for a slow WAN; a stalled call ends anyway.
 constexpr int64_t DEFAULT_CALL_TIMEOUT_MS = 120'000;
 constexpr int64_t DEFAULT_TRANSFER_TIMEOUT_MS = 600'000;
-constexpr int32_t DEFAULT_DOWNLOAD_RETRIES = 3;
+constexpr int32_t DEFAULT_DOWNLOAD_RETRIES = 5;
 // Reads and writes go to Go in pieces of at most this, each its own call: the transfer
 // timeout bounds how long one piece may take, not a whole large buffer.
 constexpr size_t TRANSFER_CHUNK = size_t{8} << 20;

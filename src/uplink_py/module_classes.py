@@ -61,8 +61,8 @@ class Config(_Structured):
     transfer_timeout_milliseconds: int = 0
     # How many times in a row a download may retry a stream that failed with a network
     # error or a rate limit, on a new download of the rest of the same object version
-    # (backoff 50 ms, doubling, at most 2 s; a stream that delivered 1 MiB earns the
-    # retries back). 0: the default (3); negative: never.
+    # (backoff 100 ms, doubling, at most 2 s; a stream that delivered 1 MiB earns the
+    # retries back). 0: the default (5: about 3 s of failures); negative: never.
     # Satellite calls need none of ours: uplink retries their network errors itself.
     download_retries: int = 0
 

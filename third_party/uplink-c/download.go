@@ -55,8 +55,8 @@ var errObjectChanged = errors.New("uplink: the object was replaced or deleted wh
 const retryRefill = 1 << 20
 
 // read reads into buf, retrying a stream that failed with a network error or a
-// rate limit: up to d.retries times in a row, after 50 ms, 100 ms, 200 ms...
-// (capped at 2 s), each on a new download from d.next to d.end, which must be the
+// rate limit: up to d.retries times in a row, after 100 ms, 200 ms, 400 ms...
+// (capped at 2 s; the default 5 ride out about 3 s of failures), each on a new download from d.next to d.end, which must be the
 // same object version (else errObjectChanged). Bytes read before a failure are
 // returned first.
 func (d *download) read(buf []byte) (int, error) {
@@ -101,7 +101,7 @@ func (d *download) retryable(err error) bool {
 }
 
 func (d *download) backoff(attempt int) error {
-	wait := min(50*time.Millisecond<<attempt, 2*time.Second)
+	wait := min(100*time.Millisecond<<attempt, 2*time.Second)
 	select {
 	case <-time.After(wait):
 		return nil
@@ -192,7 +192,7 @@ func uplink_py_download_object_version(p *C.UplinkProject, bucket_name, object_k
 
 // defaultDownloadRetries is the read retries of a download until
 // uplink_py_set_download_retries says otherwise.
-const defaultDownloadRetries = 3
+const defaultDownloadRetries = 5
 
 // downloadRange is the object offsets [start, end) a download of opts reads, as
 // uplink reads them (negative offset: from the end; negative length: to the end).

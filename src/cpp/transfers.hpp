@@ -183,14 +183,16 @@ protected:
         const CallOptions options{state->project()->policy().transfer_ms, settles ? Canceller() : interrupt, settles};
         return call_blocking(options, [&] {
             const std::lock_guard<std::mutex> lock(state->mutex);
-            if (needs == Needs::Open) {
-                state->check_open();
-            }
+            // busy before the phase check: a stop_as() racing with it either sees busy
+            // (and interrupts the call) or is seen by check_open().
             state->busy = true;
             const struct Idle {
                 State &state;
                 ~Idle() { state.busy = false; }
             } idle{*state};
+            if (needs == Needs::Open) {
+                state->check_open();
+            }
             try {
                 return f(*state);
             } catch (const UplinkFailure &failure) {
@@ -269,10 +271,13 @@ public:
         static constexpr const char *committed = "uplink-py: the commit had completed before the interrupt: it is stored";
         this->run(Needs::Open, [](State &state) {
             UplinkError *err = Traits::commit(state.handle());
-            if (err == nullptr || err->code != UPLINK_ERROR_CANCELED) {
+            // Cancelled or timed out: maybe before uplink's commit ran; abort it later.
+            const bool stopped =
+                err != nullptr && (err->code == UPLINK_ERROR_CANCELED || err->code == UPLINK_PY_ERROR_TIMEOUT);
+            if (!stopped) {
                 state.ended_in_go = true;  // uplink ends an upload on its first commit, failed or not
             }
-            if (err != nullptr && err->code != UPLINK_ERROR_CANCELED) {
+            if (err != nullptr && !stopped) {
                 // uplink finishes an upload on its first commit, failed or not: nothing was
                 // committed, and abort() must now be the no-op it is after an abort.
                 state.phase = Phase::Aborted;

@@ -50,7 +50,7 @@ func (e *callTimeoutError) Error() string {
 
 // bind makes cancel run when the call's scope is cancelled (cause
 // context.Canceled) or its timeout passes (cause *callTimeoutError), until the
-// returned stop is called.
+// returned stop is called. A scope cancelled already runs cancel at once.
 func (c callContext) bind(cancel context.CancelCauseFunc) (stop func()) {
 	leave := enterScope(c.scope, func() { cancel(context.Canceled) })
 	if c.timeout <= 0 {
@@ -128,19 +128,6 @@ func graced(parent context.Context, grace func() time.Duration) (ctx context.Con
 	return ctx, func() {
 		unhook()
 		cancel(nil)
-	}
-}
-
-// settledOp is transfer.op for a part upload's commit: the thread's scope or timeout
-// cancel the transfer a grace after they fire.
-func (t transfer) settledOp(grace func() time.Duration) (done func()) {
-	stop := threadCallContext().bind(func(cause error) {
-		time.AfterFunc(grace(), func() { t.cancel(cause) })
-	})
-	unwatch := t.proj.watchdog(t.ctx)
-	return func() {
-		unwatch()
-		stop()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,6 @@ type download struct {
 	transfer
 	dl *object.VersionedDownload
 
-	proj     *project
 	bucket   string
 	key      string
 	pinned   []byte // the version to re-open; none for unversioned objects
@@ -38,6 +38,7 @@ type download struct {
 	left     int    // of those, not used yet: refilled once a stream delivered retryRefill
 	streamed int64  // bytes the current stream delivered
 	broken   error  // a failed stream whose bytes were delivered; re-opened at next read
+	changed  bool   // a re-open found another object: every read fails from then on
 
 	closeOnce sync.Once
 	closeErr  error
@@ -60,12 +61,19 @@ const retryRefill = 1 << 20
 // same object version (else errObjectChanged). Bytes read before a failure are
 // returned first.
 func (d *download) read(buf []byte) (int, error) {
+	if d.changed {
+		return 0, errObjectChanged
+	}
 	var err error
 	for {
 		if d.broken == nil {
 			var n int
 			n, err = d.dl.Read(buf)
 			d.next += int64(n)
+			if errors.Is(err, io.EOF) && d.next < d.end {
+				// the stream ended before its range did: cut, not the end of the object
+				err = fmt.Errorf("uplink: download stream ended at %d of %d: %v", d.next, d.end, err)
+			}
 			if d.streamed += int64(n); d.streamed >= retryRefill {
 				d.left = d.retries
 			}
@@ -78,7 +86,7 @@ func (d *download) read(buf []byte) (int, error) {
 		} else {
 			err, d.broken = d.broken, nil
 		}
-		if d.left <= 0 {
+		if d.left <= 0 || !d.retryable(err) {
 			return 0, err
 		}
 		d.left--
@@ -92,16 +100,18 @@ func (d *download) read(buf []byte) (int, error) {
 	}
 }
 
+// retryable: a network error, a rate limit, or a dial timeout (not a call's: the
+// transfer is alive).
 func (d *download) retryable(err error) bool {
 	if d.alive() != nil {
 		return false
 	}
 	code := errorCode(d.ctx, err, true)
-	return code == codeInternal || code == codeTooManyRequests
+	return code == codeInternal || code == codeTooManyRequests || code == codeTimeout
 }
 
 func (d *download) backoff(attempt int) error {
-	wait := min(100*time.Millisecond<<attempt, 2*time.Second)
+	wait := min(100*time.Millisecond<<min(attempt, 5), 2*time.Second)
 	select {
 	case <-time.After(wait):
 		return nil
@@ -117,15 +127,16 @@ func (d *download) reopen() error {
 	dl, err := object.DownloadObject(d.ctx, d.proj.uplink, d.bucket, d.key, d.pinned, opts)
 	if err != nil {
 		if errors.Is(err, uplink.ErrObjectNotFound) {
+			d.changed = true
 			return errObjectChanged
 		}
-		d.broken = err // still broken: the next read tries again
+		d.broken = err // still broken: the next read tries again, if it may
 		return err
 	}
-	d.dl = dl
+	d.dl = dl // closed with the download, also when it is another object's
 	d.streamed = 0
 	if objectIdentity(dl.Info()) != d.identity {
-		d.broken = errObjectChanged
+		d.changed = true
 		return errObjectChanged
 	}
 	return nil
@@ -184,7 +195,7 @@ func uplink_py_download_object_version(p *C.UplinkProject, bucket_name, object_k
 		return C.UplinkDownloadResult{error: cerr}
 	}
 	info := dl.Info()
-	d := &download{transfer: t, dl: dl, proj: proj, bucket: bucket, key: key, pinned: info.Version,
+	d := &download{transfer: t, dl: dl, bucket: bucket, key: key, pinned: info.Version,
 		identity: objectIdentity(info), retries: defaultDownloadRetries, left: defaultDownloadRetries}
 	d.next, d.end = downloadRange(opts, info.System.ContentLength)
 	return C.UplinkDownloadResult{download: newHandleStruct[C.UplinkDownload](d)}

@@ -18,15 +18,9 @@ type iterator struct {
 	err    error // set when the iterator could not start (bad handle, closed project)
 }
 
-// start sets up the context; false (with it.err set) if the project is closed.
+// start sets up the context.
+// A closed project fails at the first step (project.during).
 func (it *iterator) start(p *project) bool {
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		it.err = errProjectClosed
-		return false
-	}
 	it.proj = p
 	it.ctx, it.cancel = context.WithCancelCause(p.ctx)
 	it.uctx, _ = graced(it.ctx, p.times.grace) // released with it.ctx
@@ -47,6 +41,9 @@ func (it *iterator) step(next func() bool) bool {
 		return false
 	}
 	defer done()
+	if it.ctx.Err() != nil { // its scope was cancelled before it started
+		return false
+	}
 	return next()
 }
 

@@ -141,10 +141,11 @@ func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id 
 }
 
 // partUpload is the Go value behind an UplinkPartUpload handle.
+// partUpload is like upload: uplink runs it on a context that follows the
+// transfer's a grace late, so that its satellite calls in flight are answered.
 type partUpload struct {
 	transfer
-	up   *uplink.PartUpload
-	proj *project
+	up *uplink.PartUpload
 }
 
 func getPartUpload(u *C.UplinkPartUpload) (*partUpload, *C.UplinkError) {
@@ -171,13 +172,14 @@ func uplink_upload_part(p *C.UplinkProject, bucket_name, object_key, upload_id *
 	}
 	t, up, cerr := startTransfer(proj,
 		func(ctx context.Context) (*uplink.PartUpload, error) {
-			return proj.uplink.UploadPart(ctx, bucket, key, uploadID, uint32(part_number))
+			uctx, _ := graced(ctx, proj.times.grace) // released with the transfer's context
+			return proj.uplink.UploadPart(uctx, bucket, key, uploadID, uint32(part_number))
 		},
 		func(up *uplink.PartUpload) { _ = up.Abort() })
 	if cerr != nil {
 		return C.UplinkPartUploadResult{error: cerr}
 	}
-	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up, proj: proj})}
+	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up})}
 }
 
 //export uplink_part_upload_write
@@ -207,7 +209,7 @@ func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	defer up.settledOp(up.proj.times.grace)()
+	defer up.op()()
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}

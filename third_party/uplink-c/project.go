@@ -40,17 +40,21 @@ func newProject(p *uplink.Project, ctx context.Context, cancel context.CancelFun
 	return &project{uplink: p, ctx: ctx, cancel: cancel, conns: conns, calls: map[uint64]func(){}}
 }
 
-// stuckAfter: a call still running this long after its cancellation ignores it.
+// stuckMargin: a call still running this long after its grace ended ignores its
+// cancellation.
 // Seen: with every storage node resetting its connections, a download's own retry
 // asked the satellite for new orders and its drpc stream waited 65-89 s after the
 // transfer timeout had cancelled it, on a pooled connection that never answered.
 // Such a call gets its project's connections closed (the pools dial new ones),
 // which ends it with a connection error: a last resort that also fails the other
 // calls in flight on those connections, and only after stuckAfter of being stuck.
-const stuckAfter = settleGrace + 250*time.Millisecond
+const stuckMargin = 500 * time.Millisecond
+
+// stuckAfter is the grace, then stuckMargin for the call to return.
+func (p *project) stuckAfter() time.Duration { return p.times.grace() + stuckMargin }
 
 // watchdog closes the project's connections if a call on ctx is still running
-// stuckAfter after ctx was cancelled; stop ends the watch when the call returns.
+// stuckAfter() after ctx was cancelled; stop ends the watch when the call returns.
 func (p *project) watchdog(ctx context.Context) (stop func()) {
 	var mu sync.Mutex
 	var timer *time.Timer
@@ -59,7 +63,7 @@ func (p *project) watchdog(ctx context.Context) (stop func()) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !returned {
-			timer = time.AfterFunc(stuckAfter, p.conns.drop)
+			timer = time.AfterFunc(p.stuckAfter(), p.conns.drop)
 		}
 	})
 	return func() {
@@ -104,6 +108,11 @@ func (p *project) call() (ctx context.Context, done func(), err error) {
 	finished, err := p.during(ctx, cancel)
 	if err != nil {
 		cancel(err)
+		return nil, nil, err
+	}
+	if ctx.Err() != nil { // its scope was cancelled before it started: no grace, no call
+		err := context.Cause(ctx)
+		finished()
 		return nil, nil, err
 	}
 	rpc, settle := graced(ctx, p.times.grace)

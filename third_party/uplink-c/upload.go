@@ -26,9 +26,12 @@ type upload struct {
 	transfer
 	up        *uplink.Upload
 	uctx      context.Context
-	proj      *project
 	firstData atomic.Int64 // Unix ns of the first byte written or of the commit; 0: none yet
+	finished  atomic.Bool  // committed or aborted in uplink: nothing to wait for
 }
+
+// abortStuck: an abort still running this long is stuck (see abort).
+const abortStuck = 10 * time.Second
 
 // dataSent notes that the upload may be beginning the object now.
 func (u *upload) dataSent() {
@@ -39,6 +42,13 @@ func (u *upload) dataSent() {
 // an upload less than a grace after its first data waits for the rest of it.
 func (u *upload) abort() error {
 	u.release()
+	if u.finished.Swap(true) {
+		return u.up.Abort() // ErrUploadDone, at once
+	}
+	// uplink's abort deletes the pending object on a connection that is not
+	// cancellable (WithoutCancellation): stuck there, the project's connections go.
+	stuck := time.AfterFunc(abortStuck, u.proj.conns.drop)
+	defer stuck.Stop()
 	if first := u.firstData.Load(); first != 0 {
 		if wait := time.Until(time.Unix(0, first).Add(u.proj.times.grace())); wait > 0 {
 			select {
@@ -85,7 +95,7 @@ func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, o
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, uctx: uctx, proj: proj})}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, uctx: uctx})}
 }
 
 //export uplink_upload_write
@@ -103,9 +113,7 @@ func uplink_upload_write(u *C.UplinkUpload, bytes unsafe.Pointer, length C.size_
 	if err := up.alive(); err != nil {
 		return C.UplinkWriteResult{error: newError(up.ctx, err)}
 	}
-	if len(buf) > 0 {
-		up.dataSent()
-	}
+	up.dataSent()
 	n, err := up.up.Write(buf)
 	err = up.outcome(err)
 	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
@@ -123,6 +131,7 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
 	up.dataSent()
+	defer up.finished.Store(true) // uplink ends an upload at its first commit, failed or not
 	return newError(up.ctx, up.up.Commit()) // done within the grace: committed
 }
 

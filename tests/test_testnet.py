@@ -92,3 +92,42 @@ def test_status_shows_no_secrets(storj_network: StorjNetwork) -> None:
     for secret in (storj_network.access, storj_network.api_key, storj_network.passphrase):
         assert secret not in out
     assert "api_key" not in repr(storj_network) and storj_network.access not in repr(storj_network)
+
+
+def test_wan_profile_shapes_every_client(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    """``up --profile wan``: the published satellite and the nodes are behind shaped
+    proxies, so uplink_py and the Go CLI both see the satellite ~40 ms away (a bucket
+    stat is one round trip) and nodes tens to hundreds of ms away; bytes round-trip
+    whole; starting the same directory with another profile is refused."""
+    import statistics
+    import time
+
+    from uplink_py import Uplink
+
+    env = {**os.environ, "UPLINK_PY_TESTNET_DIR": str(tmp_path_factory.mktemp("wan-net"))}
+    run_testnet("up", "--profile", "wan", env=env)
+    try:
+        values = parse_env(run_testnet("env", env=env).stdout)
+        assert values["STORJ_TEST_PROFILE"] == "wan"
+        refused = run_testnet("up", env=env, check=False)  # a loopback network wanted: refused
+        assert refused.returncode != 0 and "wan network runs" in refused.stderr, refused
+        network = StorjNetwork.from_env(values)
+        data = random_bytes(4 << 20)
+        with Uplink().parse_access(network.access).open_project() as project:
+            project.ensure_bucket("wan")
+            stats = []
+            for _ in range(7):
+                start = time.monotonic()
+                project.stat_bucket("wan")
+                stats.append(time.monotonic() - start)
+            start = time.monotonic()
+            project.upload_bytes("wan", "k", data)
+            uploaded = time.monotonic() - start
+            assert hashlib.sha256(project.download_bytes("wan", "k")).digest() == hashlib.sha256(data).digest()
+        network.uplink("cp", "sj://wan/k", str(tmp_path / "k"))  # the Go CLI goes through the proxies too
+        assert hashlib.sha256((tmp_path / "k").read_bytes()).digest() == hashlib.sha256(data).digest()
+        print(f"wan: stat_bucket median {statistics.median(stats) * 1000:.1f} ms, 4 MiB upload {uploaded:.2f} s")
+        assert 0.036 <= statistics.median(stats) < 0.5, stats  # 40 ms RTT, 2 ms jitter each way
+        assert uploaded > 0.1  # nodes 5-125 ms away each way: not loopback
+    finally:
+        run_testnet("down", env=env)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ import (
 // delay_ms adds one-way latency to every mode that forwards (a WAN-like link keeps its
 // throughput: chunks are queued with a timestamp, not slept on one by one), and seconds
 // ends the fault by itself. The kernel here has no netem, hence user space.
+//
+// Under any fault, a proxy has the shape its network profile gave it (profile.go):
+// one-way delay with jitter, and a bandwidth cap per connection and direction.
 
 // fault is what a proxy does now.
 type fault struct {
@@ -56,10 +60,23 @@ func (f fault) validate() error {
 
 const proxyChunk = 32 << 10
 
+// shape is a proxy's standing link: one-way delay, jitter (uniform in +-Jitter, per
+// chunk; the order of bytes is kept), and a cap in bytes per second per connection and
+// direction (0: none). The zero shape is loopback.
+type shape struct {
+	OneWay time.Duration `json:"one_way"`
+	Jitter time.Duration `json:"jitter"`
+	Rate   int64         `json:"rate"`
+}
+
 type faultProxy struct {
 	name     string
 	ln       net.Listener
 	upstream string
+	shape    shape
+
+	rngMu sync.Mutex
+	rng   *rand.Rand // jitter, from the profile's seed
 
 	mu         sync.Mutex
 	fault      fault
@@ -69,18 +86,40 @@ type faultProxy struct {
 	closed     bool
 }
 
-func newFaultProxy(name, upstream string) (*faultProxy, error) {
+func newFaultProxy(name, upstream string, sh shape, seed int64) (*faultProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &faultProxy{name: name, ln: ln, upstream: upstream, fault: fault{Mode: "pass"},
-		changed: make(chan struct{}), conns: map[*proxyConn]struct{}{}}
+	p := &faultProxy{name: name, ln: ln, upstream: upstream, shape: sh, rng: rand.New(rand.NewSource(seed)),
+		fault: fault{Mode: "pass"}, changed: make(chan struct{}), conns: map[*proxyConn]struct{}{}}
 	go p.serve()
 	return p, nil
 }
 
 func (p *faultProxy) addr() string { return p.ln.Addr().String() }
+
+// delay is a chunk's one-way delay: the fault's delay_ms, else the shape's.
+func (p *faultProxy) delay(f fault) time.Duration {
+	if f.DelayMs > 0 {
+		return time.Duration(f.DelayMs) * time.Millisecond
+	}
+	d := p.shape.OneWay
+	if p.shape.Jitter > 0 {
+		p.rngMu.Lock()
+		d += time.Duration(p.rng.Int63n(int64(2*p.shape.Jitter))) - p.shape.Jitter
+		p.rngMu.Unlock()
+	}
+	return max(0, d)
+}
+
+// rate is the cap in force: a slow fault's, else the shape's (0: none).
+func (p *faultProxy) rate(f fault) int64 {
+	if f.Mode == "slow" {
+		return f.Rate
+	}
+	return p.shape.Rate
+}
 
 // current returns the fault and a channel closed when it changes.
 func (p *faultProxy) current() (fault, <-chan struct{}) {
@@ -242,10 +281,15 @@ func (c *proxyConn) pump(src, dst *net.TCPConn) {
 // must end.
 func (c *proxyConn) deliver(dst *net.TCPConn, ch chunk) bool {
 	data := ch.data
+	f, _ := c.proxy.current()
+	delay := c.proxy.delay(f) // drawn once per chunk
 	for len(data) > 0 {
 		f, changed := c.proxy.current()
-		if f.DelayMs > 0 && f.Mode != "stall" {
-			if wait := time.Until(ch.at.Add(time.Duration(f.DelayMs) * time.Millisecond)); wait > 0 {
+		if f.DelayMs > 0 {
+			delay = time.Duration(f.DelayMs) * time.Millisecond
+		}
+		if delay > 0 && f.Mode != "stall" {
+			if wait := time.Until(ch.at.Add(delay)); wait > 0 {
 				select {
 				case <-time.After(wait):
 				case <-changed:
@@ -268,8 +312,9 @@ func (c *proxyConn) deliver(dst *net.TCPConn, ch chunk) bool {
 		if f.Mode == "reset" {
 			n = int(min(int64(n), f.AfterBytes-c.sinceFault.Load()))
 		}
-		if f.Mode == "slow" {
-			n = int(min(int64(n), max(1, f.Rate/20))) // a 50 ms slice of the rate
+		rate := c.proxy.rate(f)
+		if rate > 0 {
+			n = int(min(int64(n), max(1, rate/20))) // a 50 ms slice of the rate
 		}
 		written, err := dst.Write(data[:n])
 		c.sinceFault.Add(int64(written))
@@ -277,9 +322,9 @@ func (c *proxyConn) deliver(dst *net.TCPConn, ch chunk) bool {
 			return false
 		}
 		data = data[written:]
-		if f.Mode == "slow" {
+		if rate > 0 {
 			select {
-			case <-time.After(time.Duration(float64(written) / float64(f.Rate) * float64(time.Second))):
+			case <-time.After(time.Duration(float64(written) / float64(rate) * float64(time.Second))):
 			case <-changed:
 			}
 		}
@@ -317,7 +362,7 @@ func (ps *proxies) status() map[string]any {
 		p.mu.Lock()
 		open := len(p.conns)
 		p.mu.Unlock()
-		out[name] = map[string]any{"address": p.addr(), "fault": f, "connections": open}
+		out[name] = map[string]any{"address": p.addr(), "fault": f, "connections": open, "shape": p.shape}
 	}
 	return out
 }

@@ -55,6 +55,7 @@ type state struct {
 	// With TESTNET_PROXY=1: the satellite's node URL through its proxy (the nodes are
 	// always reached through theirs then); "" without.
 	SatelliteProxy string `json:"satellite_proxy,omitempty"`
+	Profile        string `json:"profile"`
 }
 
 type rsScheme struct {
@@ -135,7 +136,11 @@ func TestNetwork(t *testing.T) {
 		config.Console.UsageLimits.Bandwidth.Free = bigSize
 		config.Console.UsageLimits.Segment.Free = 1_000_000_000
 	}
-	ps, nodeAddresses := nodeProxies(t, nodes)
+	prof, err := loadProfile(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, nodeAddresses := nodeProxies(t, prof, nodes)
 	reconfigureNode := func(index int, config *storagenode.Config) {
 		if ps != nil {
 			config.Server.Address = nodeAddresses[index]
@@ -158,7 +163,7 @@ func TestNetwork(t *testing.T) {
 			StorageNode:        reconfigureNode,
 		},
 	}, func(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet) {
-		serve(t, ctx, planet, stateFile, rs, started, ps)
+		serve(t, ctx, planet, stateFile, rs, started, ps, prof)
 	})
 }
 
@@ -172,8 +177,8 @@ func envOr(name, def string) string {
 // nodeProxies makes a proxy per storage node when TESTNET_PROXY=1 (nil otherwise),
 // and the address each node then listens on (the proxy's upstream, known before the
 // node starts: the satellite checks a node by dialing the address it announces).
-func nodeProxies(t *testing.T, nodes int) (*proxies, []string) {
-	if os.Getenv("TESTNET_PROXY") != "1" {
+func nodeProxies(t *testing.T, prof profile, nodes int) (*proxies, []string) {
+	if !prof.proxied() {
 		return nil, nil
 	}
 	ps := &proxies{byName: map[string]*faultProxy{}}
@@ -185,7 +190,7 @@ func nodeProxies(t *testing.T, nodes int) (*proxies, []string) {
 		}
 		addresses[i] = ln.Addr().String()
 		_ = ln.Close()
-		p, err := newFaultProxy(fmt.Sprintf("node:%d", i), addresses[i])
+		p, err := newFaultProxy(fmt.Sprintf("node:%d", i), addresses[i], prof.nodes[i], prof.seed+int64(i)+1)
 		if err != nil {
 			t.Fatalf("node proxy: %+v", err)
 		}
@@ -235,12 +240,12 @@ func announceProxies(ctx context.Context, planet *testplanet.Planet, ps *proxies
 	return nil
 }
 
-func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, stateFile string, rs rsScheme, started time.Time, ps *proxies) {
+func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, stateFile string, rs rsScheme, started time.Time, ps *proxies, prof profile) {
 	sat := planet.Satellites[0]
 	up := planet.Uplinks[0]
 	satelliteProxy := ""
 	if ps != nil {
-		p, err := newFaultProxy("satellite", sat.Addr())
+		p, err := newFaultProxy("satellite", sat.Addr(), prof.satellite, prof.seed)
 		if err != nil {
 			t.Fatalf("satellite proxy: %+v", err)
 		}
@@ -263,7 +268,12 @@ func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, st
 
 	apiKey := up.APIKey[sat.ID()].Serialize()
 	passphrase := randomHex(16)
-	access, err := uplink.Config{}.RequestAccessWithPassphrase(ctx, sat.NodeURL().String(), apiKey, passphrase)
+	// A shaped profile publishes the satellite through its proxy: every client goes there.
+	satelliteURL := sat.NodeURL().String()
+	if prof.name != "loopback" {
+		satelliteURL = satelliteProxy
+	}
+	access, err := uplink.Config{}.RequestAccessWithPassphrase(ctx, satelliteURL, apiKey, passphrase)
 	if err != nil {
 		t.Fatalf("request access: %+v", err)
 	}
@@ -285,7 +295,7 @@ func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, st
 	st := state{
 		PID:            os.Getpid(),
 		Control:        "http://" + ln.Addr().String(),
-		Satellite:      sat.NodeURL().String(),
+		Satellite:      satelliteURL,
 		APIKey:         apiKey,
 		Passphrase:     passphrase,
 		Access:         serialized,
@@ -293,6 +303,7 @@ func serve(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet, st
 		RS:             rs,
 		StartupSeconds: time.Since(started).Seconds(),
 		SatelliteProxy: satelliteProxy,
+		Profile:        prof.name,
 	}
 	if err := writeState(stateFile, st); err != nil {
 		t.Fatalf("write state: %+v", err)

@@ -310,29 +310,28 @@ def test_a_thousand_cancelled_transfers_leave_nothing(access: Any, py_bucket: st
 
     def one_round(project: Any, i: int) -> None:
         nonlocal raised
-        if True:
-            up = project.upload_object(py_bucket, f"c/{i}")  # cancelled idle
-            up.write(data[: 64 << 10])
-            up.cancel()
-            up = project.upload_object(py_bucket, f"c/{i}")  # cancelled in a write
-            t = cancel_soon(up, 0.0005 * (i % 5))
-            try:
-                for _ in range(8):
-                    up.write(data)
-            except (CancelledError, InvalidHandleError):
-                raised += 1
-            t.join()
-            d = project.download_object(py_bucket, "source")  # cancelled idle
-            d.read(1000)
-            d.cancel()
-            d = project.download_object(py_bucket, "source")  # cancelled in a read
-            t = cancel_soon(d, 0.0005 * (i % 5))
-            try:
-                d.readinto(bytearray(8 * MiB))
-            except (CancelledError, InvalidHandleError):
-                raised += 1
-            t.join()
-            del up, d
+        up = project.upload_object(py_bucket, f"c/{i}")  # cancelled idle
+        up.write(data[: 64 << 10])
+        up.cancel()
+        up = project.upload_object(py_bucket, f"c/{i}")  # cancelled in a write
+        t = cancel_soon(up, 0.0005 * (i % 5))
+        try:
+            for _ in range(8):
+                up.write(data)
+        except (CancelledError, InvalidHandleError):
+            raised += 1
+        t.join()
+        d = project.download_object(py_bucket, "source")  # cancelled idle
+        d.read(1000)
+        d.cancel()
+        d = project.download_object(py_bucket, "source")  # cancelled in a read
+        t = cancel_soon(d, 0.0005 * (i % 5))
+        try:
+            d.readinto(bytearray(8 * MiB))
+        except (CancelledError, InvalidHandleError):
+            raised += 1
+        t.join()
+        del up, d
 
     def level() -> dict[str, int]:
         counts = go_counts()

@@ -104,6 +104,12 @@ py::object Access::open_project(py::handle config) const {
     const ConfigArg c_config(config);
     require();
     auto [handle, project] = new_handle<Project>(handle_types().project);
+    // Ctrl-C as it opened: close it here, without the GIL (freeing the owner would too, with it).
+    const auto close_dropped = [](ProjectOwner &opened) {
+        if (opened) {
+            ignore_error(uplink_close_project(opened.get()));
+        }
+    };
     project->adopt(call_blocking({c_config.policy().call_ms},
                                  [&] {
                                      return read([&](UplinkAccess *a) {
@@ -111,7 +117,8 @@ py::object Access::open_project(py::handle config) const {
                                              config.is_none() ? uplink_open_project(a)
                                                               : uplink_config_open_project(c_config.c(), a));
                                      });
-                                 }),
+                                 },
+                                 close_dropped),
                    c_config.policy());
     return handle;
 }

@@ -35,10 +35,10 @@ import (
 
 // fault is what a proxy does now.
 type fault struct {
-	Mode       string `json:"mode"`
-	Rate       int64  `json:"rate,omitempty"`
-	AfterBytes int64  `json:"after_bytes,omitempty"`
-	DelayMs    int64  `json:"delay_ms,omitempty"`
+	Mode       string  `json:"mode"`
+	Rate       int64   `json:"rate,omitempty"`
+	AfterBytes int64   `json:"after_bytes,omitempty"`
+	DelayMs    int64   `json:"delay_ms,omitempty"`
 	Seconds    float64 `json:"seconds,omitempty"`
 }
 
@@ -199,20 +199,23 @@ type proxyConn struct {
 
 	sinceFault atomic.Int64 // bytes carried since the fault was set
 	once       sync.Once
+	ended      bool // reset ran (proxy.mu held)
 }
 
 // reset ends both sides with an RST.
 func (c *proxyConn) reset() {
 	c.once.Do(func() {
-		for _, conn := range []*net.TCPConn{c.client, c.upstream} {
+		c.proxy.mu.Lock()
+		c.ended = true // an upstream dialed from now on is closed by run
+		upstream := c.upstream
+		delete(c.proxy.conns, c)
+		c.proxy.mu.Unlock()
+		for _, conn := range []*net.TCPConn{c.client, upstream} {
 			if conn != nil {
 				_ = conn.SetLinger(0)
 				_ = conn.Close()
 			}
 		}
-		c.proxy.mu.Lock()
-		delete(c.proxy.conns, c)
-		c.proxy.mu.Unlock()
 	})
 }
 
@@ -237,7 +240,12 @@ func (c *proxyConn) run() {
 	}
 	c.proxy.mu.Lock()
 	c.upstream = conn.(*net.TCPConn)
+	ended := c.ended
 	c.proxy.mu.Unlock()
+	if ended { // reset while dialing
+		_ = conn.Close()
+		return
+	}
 	done := make(chan struct{}, 2)
 	go func() { c.pump(c.client, c.upstream); done <- struct{}{} }()
 	go func() { c.pump(c.upstream, c.client); done <- struct{}{} }()

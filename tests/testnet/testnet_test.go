@@ -370,7 +370,7 @@ func randomHex(n int) string {
 
 // control serves the loopback-only HTTP API used by scripts/testnet.
 type control struct {
-	ctx    *testcontext.Context
+	ctx     *testcontext.Context
 	planet  *testplanet.Planet
 	stop    chan<- string
 	proxies *proxies

@@ -80,12 +80,14 @@ func scoped(parent context.Context) (ctx context.Context, done func()) {
 // done but reported as cancelled), and the pooled connection it ran on could wedge
 // (see project.call). An answer already on its way takes about one call's time, so
 // the grace is four times the slowest of the project's last 32 satellite calls,
-// within [minGrace, settleGrace] (settleGrace until a call was timed): on loopback
-// ~25 ms, over a WAN a few hundred. A cancelled call still returns within the 1 s
-// the package promises.
+// within [minGrace, settleGrace] (settleGrace until a call was timed): 200 ms on
+// loopback, over a WAN up to 500. The floor is for the calls not timed here (an
+// upload's background begin, slower under a burst of them: with a 25 ms floor, 1 in
+// 1,000 cancelled uploads of 8 threads still left a pending object). A cancelled call
+// still returns within the 1 s the package promises.
 const (
 	settleGrace = 500 * time.Millisecond
-	minGrace    = 25 * time.Millisecond
+	minGrace    = 200 * time.Millisecond
 )
 
 // callTimes keeps the durations of a project's last satellite calls.

@@ -57,9 +57,9 @@ const retryRefill = 1 << 20
 
 // read reads into buf, retrying a stream that failed with a network error or a
 // rate limit: up to d.retries times in a row, after 100 ms, 200 ms, 400 ms...
-// (capped at 2 s; the default 5 ride out about 3 s of failures), each on a new download from d.next to d.end, which must be the
-// same object version (else errObjectChanged). Bytes read before a failure are
-// returned first.
+// (capped at 2 s; the default 5 ride out about 3 s of failures), each on a new
+// download from d.next to d.end, which must be the same object version (else
+// errObjectChanged). Bytes read before a failure are returned first.
 func (d *download) read(buf []byte) (int, error) {
 	if d.changed {
 		return 0, errObjectChanged
@@ -77,16 +77,17 @@ func (d *download) read(buf []byte) (int, error) {
 			if d.streamed += int64(n); d.streamed >= retryRefill {
 				d.left = d.retries
 			}
-			if err == nil || !d.retryable(err) || n > 0 {
-				if err != nil && n > 0 && d.retryable(err) {
-					d.broken, err = err, nil // deliver these; the next read re-opens
-				}
+			switch {
+			case err == nil || !d.retryable(err):
 				return n, err
+			case n > 0:
+				d.broken = err // deliver these; the next read re-opens
+				return n, nil
 			}
 		} else {
 			err, d.broken = d.broken, nil
 		}
-		if d.left <= 0 || !d.retryable(err) {
+		if d.left <= 0 || !d.retryable(err) { // a re-open's error may not be retryable
 			return 0, err
 		}
 		d.left--

@@ -131,7 +131,7 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
 	up.dataSent()
-	defer up.finished.Store(true) // uplink ends an upload at its first commit, failed or not
+	defer up.finished.Store(true)           // uplink ends an upload at its first commit, failed or not
 	return newError(up.ctx, up.up.Commit()) // done within the grace: committed
 }
 

@@ -418,3 +418,43 @@ def test_a_download_survives_its_streams_being_reset(net: FaultNetwork, project:
                 while d.read(4 * MiB)[0]:
                     pass
     time.sleep(1.0)
+
+
+def test_uploads_cancelled_while_a_slow_satellite_begins_them_leave_nothing(net: FaultNetwork, project: Any) -> None:
+    """The satellite answers after 0.8 s (longer than any grace a prompt cancellation
+    could wait): uploads cancelled while uplink's background begin of their object is in
+    flight still leave no pending upload, because that request is answered and the
+    pending object deleted (settle.go); the writes and aborts return promptly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from uplink_py import ListUploadsOptions
+    from uplink_py.errors import CancelledError, InvalidHandleError
+
+    data = random_bytes(64 << 10)  # past the inline limit: the first write begins the object
+
+    def cancelled(i: int) -> tuple[float, float]:
+        up = project.upload_object("faults", f"slow-begin/{i}")
+        up.write(data)
+        time.sleep(0.1 * (i % 4))  # the begin is in flight for 0.8 s
+        start = time.monotonic()
+        up.cancel()
+        try:
+            up.write(data)
+        except (CancelledError, InvalidHandleError):
+            pass
+        wrote = time.monotonic() - start
+        up.abort()
+        return wrote, time.monotonic() - start
+
+    net.faults.set("satellite", "pass", delay_ms=400)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            took = list(pool.map(cancelled, range(16)))
+    finally:
+        net.faults.clear()
+    left = [u.key for u in project.list_uploads("faults", ListUploadsOptions(prefix="slow-begin/", recursive=True))]
+    print(f"16 uploads cancelled during a 0.8 s begin: write after cancel max {max(t[0] for t in took):.2f} s, "
+          f"abort done max {max(t[1] for t in took):.2f} s; pending uploads left: {len(left)}")
+    assert left == []
+    assert max(t[0] for t in took) < 1.0, took
+    assert max(t[1] for t in took) < 5.0, took  # the begin's answer and the delete: 2 round trips

@@ -168,8 +168,8 @@ protected:
     // Runs f(state) through call_blocking, holding the transfer's mutex. A cancelled
     // call leaves the transfer cancelled (uplink-c finished it).
     // A commit passes `settles`, the note for a KeyboardInterrupt after it completed:
-    // Ctrl-C then cancels only the call's scope, which Go gives a grace to finish (see
-    // settleGrace in call_context.go), so that a commit that happened is reported.
+    // Ctrl-C then cancels only the call's scope, and Go lets the commit request in
+    // flight be answered (settle.go), so that a commit that happened is reported.
     template <class F>
     auto run(Needs needs, F &&f, const char *settles = nullptr) const {
         const std::shared_ptr<State> state = require();

@@ -81,10 +81,9 @@ func scoped(parent context.Context) (ctx context.Context, done func()) {
 // (see project.call). An answer already on its way takes about one call's time, so
 // the grace is four times the slowest of the project's last 32 satellite calls,
 // within [minGrace, settleGrace] (settleGrace until a call was timed): 200 ms on
-// loopback, over a WAN up to 500. The floor is for the calls not timed here (an
-// upload's background begin, slower under a burst of them: with a 25 ms floor, 1 in
-// 1,000 cancelled uploads of 8 threads still left a pending object). A cancelled call
-// still returns within the 1 s the package promises.
+// loopback, over a WAN up to 500. The floor is for a burst of calls, each slower than
+// the recent ones. A cancelled call still returns within the 1 s the package
+// promises. (Uploads settle instead: their requests are all answered, settle.go.)
 const (
 	settleGrace = 500 * time.Millisecond
 	minGrace    = 200 * time.Millisecond
@@ -122,13 +121,28 @@ func (c *callTimes) grace() time.Duration {
 
 // graced is a context that parent's cancellation reaches grace() late, with
 // parent's cause; stop releases it.
+// The pending timer goes with stop (it holds ctx, and what uplink keeps in it,
+// for the whole grace: 10 s for a settling request).
 func graced(parent context.Context, grace func() time.Duration) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopped := false
 	unhook := context.AfterFunc(parent, func() {
-		time.AfterFunc(grace(), func() { cancel(context.Cause(parent)) })
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			timer = time.AfterFunc(grace(), func() { cancel(context.Cause(parent)) })
+		}
 	})
 	return ctx, func() {
 		unhook()
+		mu.Lock()
+		stopped = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
 		cancel(nil)
 	}
 }

@@ -141,8 +141,7 @@ func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id 
 }
 
 // partUpload is the Go value behind an UplinkPartUpload handle.
-// partUpload is like upload: uplink runs it on a context that follows the
-// transfer's a grace late, so that its satellite calls in flight are answered.
+// partUpload is like upload: uplink runs it on a settling context (settle.go).
 type partUpload struct {
 	transfer
 	up *uplink.PartUpload
@@ -172,8 +171,7 @@ func uplink_upload_part(p *C.UplinkProject, bucket_name, object_key, upload_id *
 	}
 	t, up, cerr := startTransfer(proj,
 		func(ctx context.Context) (*uplink.PartUpload, error) {
-			uctx, _ := graced(ctx, proj.times.grace) // released with the transfer's context
-			return proj.uplink.UploadPart(uctx, bucket, key, uploadID, uint32(part_number))
+			return proj.uplink.UploadPart(settling(ctx), bucket, key, uploadID, uint32(part_number))
 		},
 		func(up *uplink.PartUpload) { _ = up.Abort() })
 	if cerr != nil {

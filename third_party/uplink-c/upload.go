@@ -5,58 +5,32 @@ import "C"
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"storj.io/uplink"
 )
 
-// upload is the Go value behind an UplinkUpload handle.
-//
-// uplink begins the object on the satellite in the background, as the first data
-// comes (or at commit), and only if that call is answered does it know the pending
-// object to delete when the upload ends cancelled. Cut off in flight, the begin
-// leaves a pending object nobody can abort (measured: 6 in 40 uploads cancelled by
-// asyncio tasks). So uplink runs the upload on uctx, which follows the transfer's
-// context a grace late (call_context.go: a few satellite call times; a call in
-// flight returns up to that after a cancellation), and abort waits until the begin
-// had that long to be answered.
+// upload is the Go value behind an UplinkUpload handle. uplink runs it on a
+// settling context (settle.go): a cancellation stops its transfers to storage
+// nodes at once, and its satellite requests in flight are answered, so that the
+// pending object begun in the background is known and deleted.
 type upload struct {
 	transfer
-	up        *uplink.Upload
-	uctx      context.Context
-	firstData atomic.Int64 // Unix ns of the first byte written or of the commit; 0: none yet
-	finished  atomic.Bool  // committed or aborted in uplink: nothing to wait for
+	up *uplink.Upload
 }
 
-// abortStuck: an abort still running this long is stuck (see abort).
-const abortStuck = 10 * time.Second
+// abortStuck: an abort still running this long is stuck (see abort): uplink waits
+// for its settling requests (at most settleBound), then deletes the pending object.
+const abortStuck = settleBound + 5*time.Second
 
-// dataSent notes that the upload may be beginning the object now.
-func (u *upload) dataSent() {
-	u.firstData.CompareAndSwap(0, time.Now().UnixNano())
-}
-
-// abort ends the upload without committing (after a commit: ErrUploadDone). Aborting
-// an upload less than a grace after its first data waits for the rest of it.
+// abort ends the upload without committing (after a commit: ErrUploadDone).
 func (u *upload) abort() error {
 	u.release()
-	if u.finished.Swap(true) {
-		return u.up.Abort() // ErrUploadDone, at once
-	}
 	// uplink's abort deletes the pending object on a connection that is not
 	// cancellable (WithoutCancellation): stuck there, the project's connections go.
 	stuck := time.AfterFunc(abortStuck, u.proj.conns.drop)
 	defer stuck.Stop()
-	if first := u.firstData.Load(); first != 0 {
-		if wait := time.Until(time.Unix(0, first).Add(u.proj.times.grace())); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-u.uctx.Done():
-			}
-		}
-	}
 	return u.up.Abort()
 }
 
@@ -85,17 +59,15 @@ func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, o
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
-	var uctx context.Context
 	t, up, cerr := startTransfer(proj,
 		func(ctx context.Context) (*uplink.Upload, error) {
-			uctx, _ = graced(ctx, proj.times.grace) // released with the transfer's context
-			return proj.uplink.UploadObject(uctx, bucket, key, &opts)
+			return proj.uplink.UploadObject(settling(ctx), bucket, key, &opts)
 		},
 		func(up *uplink.Upload) { _ = up.Abort() })
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, uctx: uctx})}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up})}
 }
 
 //export uplink_upload_write
@@ -113,7 +85,6 @@ func uplink_upload_write(u *C.UplinkUpload, bytes unsafe.Pointer, length C.size_
 	if err := up.alive(); err != nil {
 		return C.UplinkWriteResult{error: newError(up.ctx, err)}
 	}
-	up.dataSent()
 	n, err := up.up.Write(buf)
 	err = up.outcome(err)
 	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
@@ -126,13 +97,11 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	defer up.op()() // uctx already gives a commit in flight its grace
+	defer up.op()() // a commit request in flight settles (settle.go)
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
-	up.dataSent()
-	defer up.finished.Store(true)           // uplink ends an upload at its first commit, failed or not
-	return newError(up.ctx, up.up.Commit()) // done within the grace: committed
+	return newError(up.ctx, up.up.Commit())
 }
 
 //export uplink_upload_abort

@@ -57,10 +57,9 @@ func uplink_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char, op
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
-	// The request settles (settle.go; the watchdog still cuts it stuckAfter a
-	// cancellation): begun as the call was cancelled, the id still comes back, and a
-	// caller interrupted meanwhile aborts it (C++: Project::begin_upload).
-	info, err := proj.uplink.BeginUpload(settling(ctx), bucket, key, &opts)
+	// ctx is settled (project.call): begun as the call was cancelled, the id still
+	// comes back, and a caller interrupted meanwhile aborts it (C++: Project::begin_upload).
+	info, err := proj.uplink.BeginUpload(ctx, bucket, key, &opts)
 	if err != nil {
 		return C.UplinkUploadInfoResult{error: newError(ctx, err)}
 	}
@@ -109,7 +108,7 @@ func uplink_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload_id
 		return C.UplinkCommitUploadResult{error: cerr}
 	}
 	defer done()
-	obj, err := proj.uplink.CommitUpload(settling(ctx), bucket, key, uploadID, &opts) // settles: a commit done is reported
+	obj, err := proj.uplink.CommitUpload(ctx, bucket, key, uploadID, &opts) // settled: a commit done is reported
 	if err != nil {
 		return C.UplinkCommitUploadResult{error: newError(ctx, err)}
 	}

@@ -310,6 +310,7 @@ def small_upload():
     up.write(os.urandom(300000))
     return up
 measure("upload commit", small_upload, lambda up: up.commit(), "nodes", "stall")
+measure("upload commit, satellite", small_upload, lambda up: up.commit(), "satellite", "stall")
 measure("download read", lambda: project.download_object("latency", "object"), lambda d: d.read(4 << 20), "nodes", "stall")
 measure("request access", nothing, lambda _: uplink.config_request_access_with_passphrase(
     config, os.environ["TEST_SATELLITE"], os.environ["TEST_API_KEY"], "pass"), "satellite", "stall")
@@ -336,7 +337,7 @@ def test_ctrl_c_latency_per_call_type(net: FaultNetwork) -> None:
     for name, values in latencies.items():
         ms = sorted(v * 1000 for v in values)
         print(f"  {name:26s} {statistics.median(ms):7.1f} [{ms[0]:.1f}-{ms[-1]:.1f}]")
-    assert len(latencies) == 11 and all(len(v) == 5 for v in latencies.values()), latencies
+    assert len(latencies) == 12 and all(len(v) == 5 for v in latencies.values()), latencies
     assert max(max(v) for v in latencies.values()) < 1.0, latencies
 
 

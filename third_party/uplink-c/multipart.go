@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"context"
+	"sync/atomic"
 	"unsafe"
 
 	"storj.io/uplink"
@@ -144,7 +145,17 @@ func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id 
 // partUpload is like upload: uplink runs it on a settling context (settle.go).
 type partUpload struct {
 	transfer
-	up *uplink.PartUpload
+	up        *uplink.PartUpload
+	committed atomic.Bool // a commit began (settleCall)
+}
+
+// abort ends the part upload without committing.
+func (u *partUpload) abort() error {
+	u.release()
+	if u.committed.Load() {
+		return errCommitted
+	}
+	return u.up.Abort()
 }
 
 func getPartUpload(u *C.UplinkPartUpload) (*partUpload, *C.UplinkError) {
@@ -211,7 +222,7 @@ func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
-	return newError(up.ctx, up.up.Commit())
+	return newError(up.ctx, settleCall(up.transfer, &up.committed, up.up.Commit))
 }
 
 //export uplink_part_upload_abort
@@ -221,7 +232,7 @@ func uplink_part_upload_abort(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	return newError(up.ctx, up.up.Abort())
+	return newError(up.ctx, up.abort())
 }
 
 //export uplink_part_upload_set_etag
@@ -270,8 +281,7 @@ func uplink_free_part_result(result C.UplinkPartResult) {
 func uplink_free_part_upload_result(result C.UplinkPartUploadResult) {
 	defer recoverSilently()
 	if up, ok := freeHandleStruct(result.part_upload).(*partUpload); ok {
-		up.release()
-		_ = up.up.Abort() // a part neither committed nor aborted (see uplink_free_upload_result)
+		_ = up.abort() // a part neither committed nor aborted (see uplink_free_upload_result)
 	}
 	uplink_free_error(result.error)
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/spacemonkeygo/monkit/v3"
+
+	"storj.io/uplink"
 )
 
 // Settled satellite requests: a request of an upload that was sent to the
@@ -76,3 +80,31 @@ func (settleObserver) Finish(ctx context.Context, _ *monkit.Span, _ error, _ boo
 func init() {
 	monkit.Default.ObserveTraces(func(t *monkit.Trace) { t.ObserveSpansCtx(settleObserver{}) })
 }
+
+// settleCall runs an uplink call that ends transfer t (a commit) and waits for its
+// settling requests: it returns the call's error, or, once t is cancelled, the
+// cancellation a grace later (a call on the user's thread returns within a second),
+// the call going on in the background; its outcome is then unknown to the caller,
+// as for a request cut off. ending is set first: an abort after it has nothing left
+// to end, and must not queue behind the call (uplink holds the upload's lock).
+func settleCall(t transfer, ending *atomic.Bool, f func() error) error {
+	ending.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-t.ctx.Done():
+	}
+	grace := time.NewTimer(t.proj.times.grace())
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-grace.C:
+		return context.Cause(t.ctx)
+	}
+}
+
+// errCommitted is an abort's answer after a commit began (uplink's own words).
+var errCommitted = fmt.Errorf("%w: already committed", uplink.ErrUploadDone)

@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -17,7 +18,8 @@ import (
 // pending object begun in the background is known and deleted.
 type upload struct {
 	transfer
-	up *uplink.Upload
+	up        *uplink.Upload
+	committed atomic.Bool // a commit began (settleCall)
 }
 
 // abortStuck: an abort still running this long is stuck (see abort): uplink waits
@@ -27,6 +29,9 @@ const abortStuck = settleBound + 5*time.Second
 // abort ends the upload without committing (after a commit: ErrUploadDone).
 func (u *upload) abort() error {
 	u.release()
+	if u.committed.Load() {
+		return errCommitted
+	}
 	// uplink's abort deletes the pending object on a connection that is not
 	// cancellable (WithoutCancellation): stuck there, the project's connections go.
 	stuck := time.AfterFunc(abortStuck, u.proj.conns.drop)
@@ -101,7 +106,7 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
-	return newError(up.ctx, up.up.Commit())
+	return newError(up.ctx, settleCall(up.transfer, &up.committed, up.up.Commit))
 }
 
 //export uplink_upload_abort

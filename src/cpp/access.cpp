@@ -114,8 +114,9 @@ py::object Access::open_project(py::handle config) const {
                                  [&] {
                                      return read([&](UplinkAccess *a) {
                                          return take<ProjectOwner>(
-                                             config.is_none() ? uplink_open_project(a)
-                                                              : uplink_config_open_project(c_config.c(), a));
+                                             config.is_none()
+                                                 ? uplink_open_project(a)
+                                                 : uplink_py_config_open_project(c_config.c(), c_config.transfer(), a));
                                      });
                                  },
                                  close_dropped),

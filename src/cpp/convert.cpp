@@ -177,6 +177,16 @@ ConfigArg::ConfigArg(py::handle config) {
     };
     policy_ = call_policy(optional_ms("call_timeout_milliseconds"), optional_ms("transfer_timeout_milliseconds"),
                           optional_ms("download_retries"));
+    const auto tuning = [&](const char *name, int64_t max) -> int64_t {
+        return py::hasattr(config, name) ? int_field(config, "Config", name, 0, max) : 0;
+    };
+    constexpr int64_t int32_max = std::numeric_limits<int32_t>::max();
+    transfer_.maximum_concurrent_pieces = static_cast<int32_t>(tuning("maximum_concurrent_pieces", int32_max));
+    transfer_.maximum_concurrent_segments = static_cast<int32_t>(tuning("maximum_concurrent_segments", int32_max));
+    transfer_.connection_pool_capacity = static_cast<int32_t>(tuning("connection_pool_capacity", int32_max));
+    transfer_.connection_pool_key_capacity = static_cast<int32_t>(tuning("connection_pool_key_capacity", int32_max));
+    transfer_.connection_pool_idle_expiration_milliseconds =
+        tuning("connection_pool_idle_expiration_milliseconds", std::numeric_limits<int64_t>::max());
 }
 
 UplinkPermission permission_arg(py::handle permission) {

@@ -59,10 +59,13 @@ public:
     // call_timeout_milliseconds, transfer_timeout_milliseconds and download_retries
     // (optional attributes: uplink-python's Config has none of them).
     const CallPolicy &policy() const noexcept { return policy_; }
+    // maximum_concurrent_pieces, ..., connection_pool_* (optional attributes too).
+    const UplinkPyTransferConfig &transfer() const noexcept { return transfer_; }
 
 private:
     std::string user_agent_, temp_directory_;
     UplinkConfig c_{};
+    UplinkPyTransferConfig transfer_{};
     CallPolicy policy_ = default_policy();
 };
 

@@ -65,6 +65,13 @@ class Config(_Structured):
     # retries back). 0: the default (5: about 3 s of failures); negative: never.
     # Satellite calls need none of ours: uplink retries their network errors itself.
     download_retries: int = 0
+    # Transfer tuning: the knobs of the Go CLI's `uplink cp` (0: uplink's default, in
+    # parentheses; see "Tuning transfers" in README.md for what measurements say).
+    maximum_concurrent_pieces: int = 0  # piece uploads in flight per upload, all segments (300)
+    maximum_concurrent_segments: int = 0  # segments in flight per upload (10)
+    connection_pool_capacity: int = 0  # connections kept for reuse (100)
+    connection_pool_key_capacity: int = 0  # of them per peer (5)
+    connection_pool_idle_expiration_milliseconds: int = 0  # an idle one closes after (120000)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"storj.io/common/rpc/rpcpool"
 	"storj.io/uplink"
 )
 
@@ -25,8 +26,9 @@ type project struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	times callTimes // of satellite calls: the grace of cancellations (call_context.go)
-	conns *connSet  // every connection dialed for the project (watchdog)
+	times callTimes     // of satellite calls: the grace of cancellations (call_context.go)
+	conns *connSet      // every connection dialed for the project (watchdog)
+	pool  *rpcpool.Pool // the project's own connection pool (tuning.go), else nil: uplink's
 
 	mu     sync.Mutex
 	nextID uint64
@@ -168,6 +170,9 @@ func (p *project) close() error {
 	p.mu.Unlock()
 	p.cancel()
 	err := p.uplink.Close()
+	if p.pool != nil {
+		err = errors.Join(err, p.pool.Close())
+	}
 	// Transfers cancelled just above may have closed their pooled connections
 	// already; closing those again is not a failure of this close.
 	if errors.Is(err, net.ErrClosed) {
@@ -207,13 +212,30 @@ func uplink_open_project(access *C.UplinkAccess) (result C.UplinkProjectResult) 
 //export uplink_config_open_project
 func uplink_config_open_project(config C.UplinkConfig, access *C.UplinkAccess) (result C.UplinkProjectResult) {
 	defer recoverError(&result.error)
+	return uplink_py_config_open_project(config, C.UplinkPyTransferConfig{}, access)
+}
+
+// uplink_py_config_open_project is uplink_config_open_project with transfer
+// tuning (tuning.go).
+//
+//export uplink_py_config_open_project
+func uplink_py_config_open_project(config C.UplinkConfig, transfer C.UplinkPyTransferConfig, access *C.UplinkAccess) (result C.UplinkProjectResult) {
+	defer recoverError(&result.error)
 	acc, cerr := getAccess(access)
 	if cerr != nil {
 		return C.UplinkProjectResult{error: cerr}
 	}
+	tune, err := goTuning(transfer)
+	if err != nil {
+		return C.UplinkProjectResult{error: newError(nil, err)}
+	}
 	conns := &connSet{}
 	cfg, withTemp := goConfig(config, conns)
-	ctx, cancel := context.WithCancel(withTemp(context.Background()))
+	tunedCtx, pool, err := tune.apply(withTemp(context.Background()), &cfg)
+	if err != nil {
+		return C.UplinkProjectResult{error: newError(nil, err)}
+	}
+	ctx, cancel := context.WithCancel(tunedCtx)
 	openCtx, opened := scoped(ctx)
 	p, err := cfg.OpenProject(openCtx, acc)
 	if err == nil && openCtx.Err() != nil { // cancelled as it succeeded: nobody gets it
@@ -224,10 +246,15 @@ func uplink_config_open_project(config C.UplinkConfig, access *C.UplinkAccess) (
 		cerr := newError(openCtx, err)
 		opened()
 		cancel()
+		if pool != nil {
+			_ = pool.Close()
+		}
 		return C.UplinkProjectResult{error: cerr}
 	}
 	opened()
-	return C.UplinkProjectResult{project: newHandleStruct[C.UplinkProject](newProject(p, ctx, cancel, conns))}
+	proj := newProject(p, ctx, cancel, conns)
+	proj.pool = pool
+	return C.UplinkProjectResult{project: newHandleStruct[C.UplinkProject](proj)}
 }
 
 //export uplink_close_project

@@ -36,6 +36,19 @@ typedef struct UplinkConfig {
     const char *temp_directory;         // NULL or "" for the default
 } UplinkConfig;
 
+// uplink-py's own: transfer tuning, the knobs of the Go CLI's `uplink cp` (0: uplink's
+// default, in parentheses). Its --inmemory-erasure-coding is left out: it sets the
+// temp data of the context, which storj.io/uplink v1.14.5 reads only in
+// eestream.EncodeReader2, used only by ecclient.PutSingleResult, which its upload path
+// never calls (the splitter buffers segments in memory).
+typedef struct UplinkPyTransferConfig {
+    int32_t maximum_concurrent_pieces;    // piece uploads in flight per upload, all its segments (300)
+    int32_t maximum_concurrent_segments;  // segments in flight per upload (10)
+    int32_t connection_pool_capacity;     // storage-node connections kept for reuse (100)
+    int32_t connection_pool_key_capacity; // of them per node (5)
+    int64_t connection_pool_idle_expiration_milliseconds;  // an idle one is closed after (120000)
+} UplinkPyTransferConfig;
+
 typedef struct UplinkPermission {
     bool allow_download;
     bool allow_upload;

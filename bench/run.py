@@ -7,8 +7,10 @@
 Measures, in one run (see BENCHMARKS.md for a full run and how to read it):
   * one large object (256 MiB; 64 MiB with --quick), down and up, MiB/s:
     uplink_py single stream (max_concurrency=1), uplink_py parallel (best of a few
-    max_concurrency/part_size settings), Go `uplink cp` default, and Go `uplink cp
-    --parallelism N` at its best N among 1, 2, 4, 8;
+    max_concurrency/part_size settings), the Go library itself (bench/golib: the same
+    storj.io/uplink, timed around the call on an open project as uplink_py is: the
+    limit of a binding), Go `uplink cp` default, and Go `uplink cp --parallelism N` at
+    its best N among 1, 2, 4, 8 (the CLI's time is its whole process: start, dial, exit);
   * many small objects (1000 x 64 KiB; 200 with --quick), objects/s: uplink_py
     upload_many/download_many at its best max_concurrency vs Go `uplink cp --recursive
     --transfers N` at its best N;
@@ -25,6 +27,7 @@ The bucket and the temporary files are removed at the end, also after an error o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -47,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import network  # noqa: E402
 from golang_cli import GoCLI  # noqa: E402
+from golib import GoLib  # noqa: E402
 from measure import Figure, MemoryPeak, clock, memory_peak, percentile  # noqa: E402
 
 MiB = 1024 * 1024
@@ -130,10 +134,11 @@ def _terminate(signum, frame):  # type: ignore[no-untyped-def]
 
 
 class Bench:
-    def __init__(self, plan: Plan, project, cli: GoCLI, bucket: str, tmp: Path) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, plan: Plan, project, cli: GoCLI, lib: GoLib, bucket: str, tmp: Path) -> None:  # type: ignore[no-untyped-def]
         self.plan = plan
         self.project = project
         self.cli = cli
+        self.lib = lib
         self.bucket = bucket
         self.tmp = tmp
         self.figures: dict[str, Figure] = {}
@@ -147,6 +152,7 @@ class Bench:
         self.large = rng.integers(0, 256, plan.large_size, dtype=np.uint8)
         self.large_file = tmp / "large.bin"
         self.large.tofile(self.large_file)
+        self.large_sha256 = hashlib.sha256(self.large).hexdigest()
         self.small = rng.integers(0, 256, plan.small_count * plan.small_size, dtype=np.uint8)
         self.small_keys = [f"obj-{i:05d}" for i in range(plan.small_count)]
         self.small_dir = tmp / "small"
@@ -216,6 +222,18 @@ class Bench:
         self._add(name, run.seconds, run.cpu_seconds)
         self.go_rss[name] = max(self.go_rss.get(name, 0), run.max_rss_bytes)
 
+    def _lib_down(self, check: bool) -> None:
+        run = self.lib.run("down", self.bucket, "ref/large", size=self.plan.large_size)
+        self._add("go lib down", run.seconds, run.cpu_seconds)
+        self.go_rss["go lib down"] = max(self.go_rss.get("go lib down", 0), run.max_rss_bytes)
+        if check and run.sha256 != self.large_sha256:
+            raise AssertionError("go lib down: downloaded bytes differ")
+
+    def _lib_up(self) -> None:
+        run = self.lib.run("up", self.bucket, "up/go-lib", file=self.large_file)
+        self._add("go lib up", run.seconds, run.cpu_seconds)
+        self.go_rss["go lib up"] = max(self.go_rss.get("go lib up", 0), run.max_rss_bytes)
+
     def large_object(self, repeat: int) -> None:
         plan = self.plan
         first = repeat == 0
@@ -227,6 +245,8 @@ class Bench:
             key = "up/" + label.replace(" ", "-").replace("=", "")
             steps.append(lambda label=label, kw=kw: self._py_down(f"{label} down", first, **kw))
             steps.append(lambda label=label, kw=kw, key=key: self._py_up(f"{label} up", key, **kw))
+        steps.append(lambda: self._lib_down(first))
+        steps.append(self._lib_up)
         for n in plan.go_parallelism:
             flags = () if n == 1 else ("--parallelism", str(n))
             steps.append(lambda n=n, flags=flags: self._go_down(_go_name(n, "down"), first, *flags))
@@ -356,6 +376,8 @@ def summarize(bench: Bench) -> dict[str, object]:
         picks[f"go_best_{d}"] = go_name
         word = "download" if d == "down" else "upload"
         out[f"{word}_ratio_vs_go"] = single.median / go_default.median
+        out[f"{word}_ratio_vs_go_lib"] = single.median / f[f"go lib {d}"].median
+        out[f"{word}_go_lib_mibps"] = f[f"go lib {d}"].median
         out[f"{word}_parallel_ratio_vs_go_best"] = par.median / go_best.median
         out[f"{word}_parallel_ratio_vs_go_default"] = par.median / go_default.median
         out[f"{word}_single_mibps"] = single.median
@@ -392,13 +414,14 @@ def _fmt(value: float, unit: str) -> str:
 def _table_order(name: str) -> tuple[object, ...]:
     """Downloads before uploads, uplink_py before the CLI, settings by number."""
     direction = 1 if name.endswith(" up") or name.startswith("py upload") else 0
-    group = next((i for i, p in enumerate(("py single", "py parallel", "py", "go cp -p", "go cp")) if name.startswith(p)), 9)
+    group = next((i for i, p in enumerate(("py single", "py parallel", "py", "go lib", "go cp -p", "go cp"))
+                  if name.startswith(p)), 9)
     if name.startswith("go cp -r"):
-        group = 5
+        group = 6
     elif name.startswith(("tracemalloc", "RSS")):
         direction, group = (0 if name.startswith("tracemalloc") else 1), (0 if "single" in name else 1)
     elif name.startswith("go cp") and not name.startswith("go cp -p"):
-        group = 3  # the default before -p N
+        group = 4  # the default before -p N
     numbers = tuple(int(x) for x in re.findall(r"\d+", name))
     return (direction, group, numbers, name)
 
@@ -412,7 +435,7 @@ def print_table(bench: Bench, summary: dict[str, object], meta: dict[str, object
           f"load average {meta['loadavg_start'][0]} at start, {meta['loadavg_end'][0]} at end\n")
     width = max(len(k) for k in bench.figures) + 2
     sections = [
-        ("one large object (MiB/s)", lambda k: k.startswith(("py single", "py parallel", "go cp")) and "-r" not in k),
+        ("one large object (MiB/s)", lambda k: k.startswith(("py single", "py parallel", "go lib", "go cp")) and "-r" not in k),
         ("many small objects (objects/s)", lambda k: "many" in k or "-r" in k),
         ("memory (from/to numpy)", lambda k: k.startswith(("tracemalloc", "RSS"))),
         ("latency (ms)", lambda k: k.startswith("stat_object")),
@@ -426,7 +449,7 @@ def print_table(bench: Bench, summary: dict[str, object], meta: dict[str, object
                 if name in bench.cpu:
                     extra += f"   client CPU {bench.cpu[name].median:5.1f} ms/MiB"
                 if name in bench.go_rss:
-                    extra += f", CLI peak RSS {bench.go_rss[name] / MiB:,.0f} MiB"
+                    extra += f", {'process' if name.startswith('go lib') else 'CLI'} peak RSS {bench.go_rss[name] / MiB:,.0f} MiB"
                 print(f"  {name:<{width}} {_fmt(fig.median, fig.unit):>12}  "
                       f"[{_fmt(fig.min, fig.unit)}-{_fmt(fig.max, fig.unit)}]{extra}")
         print()
@@ -474,9 +497,10 @@ def main(argv: list[str] | None = None) -> int:
         config = tmp / "uplink-config"
         config.mkdir()
         cli = GoCLI(net.uplink_cli, net.access, str(config))
+        lib = GoLib(net.access)
         meta = {**machine(), "go_cli_version": cli.version(), "uplink_py": uplink_py.__version__, "plan": plan.name,
                 "bucket": bucket}
-        bench = Bench(plan, project, cli, bucket, tmp)
+        bench = Bench(plan, project, cli, lib, bucket, tmp)
         bench.run()
         summary = summarize(bench)
     meta["seconds"] = round(time.perf_counter() - started, 1)

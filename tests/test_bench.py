@@ -22,6 +22,8 @@ pytestmark = pytest.mark.integration
 RATIOS = (
     "download_ratio_vs_go",
     "upload_ratio_vs_go",
+    "download_ratio_vs_go_lib",
+    "upload_ratio_vs_go_lib",
     "download_parallel_ratio_vs_go_best",
     "upload_parallel_ratio_vs_go_best",
     "small_objects_ratio_vs_go",

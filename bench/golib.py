@@ -1,0 +1,41 @@
+"""The Go-library baseline (bench/golib): storj.io/uplink itself, timed around the call
+on an open project as uplink_py is. Built on first use with the machine's Go."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+@dataclass
+class LibRun:
+    seconds: float  # the transfer alone: after open and dial
+    cpu_seconds: float  # of the transfer, every thread
+    sha256: str
+    max_rss_bytes: int  # the whole process's peak (VmHWM): the data buffer included
+
+
+class GoLib:
+    def __init__(self, access: str, build_dir: Path = REPO / "build" / "bench-golib") -> None:
+        self._access = access
+        self.binary = build_dir / "golib"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        res = subprocess.run(["go", "build", "-trimpath", "-o", str(self.binary), "."], cwd=HERE / "golib",
+                             capture_output=True, text=True, timeout=900)
+        if res.returncode != 0:
+            raise RuntimeError(f"bench: building bench/golib failed:\n{res.stdout}{res.stderr}")
+
+    def run(self, op: str, bucket: str, key: str, *, size: int = 0, file: Path | None = None) -> LibRun:
+        cmd = [str(self.binary), "-access", self._access, "-op", op, "-bucket", bucket, "-key", key]
+        cmd += ["-size", str(size)] if op == "down" else ["-file", str(file)]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
+        if res.returncode != 0:
+            raise RuntimeError(f"golib -op {op} {key} exited {res.returncode}:\n"
+                               + (res.stdout + res.stderr).replace(self._access, "<access>"))
+        out = json.loads(res.stdout.strip().splitlines()[-1])
+        return LibRun(out["seconds"], out["cpu_seconds"], out["sha256"], out["max_rss_bytes"])

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Config's transfer tuning swept: one object up and down, single stream, per setting.
+
+    scripts/testnet up [--profile wan]
+    python bench/tuning.py [--size-mib 64] [--runs 3]
+
+Each setting opens its own project (Config with one knob changed from uplink's default)
+and moves the same bytes with upload_bytes/download_bytes(max_concurrency=1): a single
+stream, where uplink's own concurrency (segments, pieces, pooled connections) is all
+there is. The settings of one run are interleaved, so drift hits them alike. Prints
+median [min-max] MiB/s and the load average; the guidance in README.md ("Tuning
+transfers") comes from these tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import network  # noqa: E402
+from measure import Figure  # noqa: E402
+
+MiB = 1 << 20
+SETTINGS: dict[str, dict[str, int]] = {
+    "defaults (300 pieces, 10 segments)": {},
+    "maximum_concurrent_segments=1": {"maximum_concurrent_segments": 1},
+    "maximum_concurrent_segments=4": {"maximum_concurrent_segments": 4},
+    "maximum_concurrent_segments=20": {"maximum_concurrent_segments": 20},
+    "maximum_concurrent_pieces=30": {"maximum_concurrent_pieces": 30},
+    "maximum_concurrent_pieces=1000": {"maximum_concurrent_pieces": 1000},
+    "connection_pool_capacity=20": {"connection_pool_capacity": 20},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mib", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    from uplink_py import Config, Uplink
+
+    net = network.load()
+    access = Uplink().parse_access(net.access)
+    bucket = "bench-tuning-" + secrets.token_hex(4)
+    data = os.urandom(args.size_mib * MiB)
+    up = {name: Figure("MiB/s") for name in SETTINGS}
+    down = {name: Figure("MiB/s") for name in SETTINGS}
+    with access.open_project() as admin:
+        admin.ensure_bucket(bucket)
+        try:
+            for _ in range(args.runs):
+                for name, knobs in SETTINGS.items():
+                    with access.config_open_project(Config(**knobs)) as project:
+                        project.stat_bucket(bucket)  # dialled: time the transfer only
+                        start = time.perf_counter()
+                        project.upload_bytes(bucket, "object", data, max_concurrency=1)
+                        up[name].add(args.size_mib / (time.perf_counter() - start))
+                        start = time.perf_counter()
+                        got = project.download_bytes(bucket, "object", max_concurrency=1)
+                        down[name].add(args.size_mib / (time.perf_counter() - start))
+                        assert got == data
+        finally:
+            admin.delete_bucket_with_objects(bucket)
+    load = os.getloadavg()
+    print(f"{args.size_mib} MiB, single stream, {args.runs} runs; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"| setting | upload MiB/s | download MiB/s |\n|---|---|---|")
+    for name in SETTINGS:
+        u, d = up[name], down[name]
+        print(f"| {name} | {u.median:.1f} [{u.min:.1f}-{u.max:.1f}] | {d.median:.1f} [{d.min:.1f}-{d.max:.1f}] |")
+
+
+if __name__ == "__main__":
+    main()

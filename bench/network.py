@@ -17,6 +17,7 @@ class Network:
     satellite: str
     access: str = field(repr=False)  # a secret: never printed
     uplink_cli: str
+    profile: str = "loopback"  # scripts/testnet up --profile NAME
 
 
 def _parse_exports(text: str) -> dict[str, str]:
@@ -45,4 +46,5 @@ def load() -> Network:
     missing = [k for k in KEYS if not env.get(k)]
     if missing:
         raise SystemExit(f"bench: missing {', '.join(missing)}")
-    return Network(env["STORJ_TEST_SATELLITE"], env["STORJ_TEST_ACCESS"], env["STORJ_TEST_UPLINK_CLI"])
+    return Network(env["STORJ_TEST_SATELLITE"], env["STORJ_TEST_ACCESS"], env["STORJ_TEST_UPLINK_CLI"],
+                   env.get("STORJ_TEST_PROFILE") or "loopback")

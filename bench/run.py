@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """uplink_py next to the Go `uplink` CLI, on the same local network and the same data.
 
-    scripts/testnet up
-    python bench/run.py [--quick] [--json]
+    scripts/testnet up [--profile wan]
+    python bench/run.py [--quick] [--json] [--profile loopback|wan]
 
 Measures, in one run (see BENCHMARKS.md for a full run and how to read it):
   * one large object (256 MiB; 64 MiB with --quick), down and up, MiB/s:
@@ -428,7 +428,8 @@ def _table_order(name: str) -> tuple[object, ...]:
 
 def print_table(bench: Bench, summary: dict[str, object], meta: dict[str, object]) -> None:
     plan = bench.plan
-    print(f"\nuplink_py vs Go uplink CLI: plan {plan.name}, large object {plan.large_size // MiB} MiB, "
+    print(f"\nuplink_py vs Go uplink CLI: profile {meta['profile']}, plan {plan.name}, "
+          f"large object {plan.large_size // MiB} MiB, "
           f"{plan.small_count} x {plan.small_size // KiB} KiB objects, {plan.repeats} repeat(s), "
           "median [min-max]")
     print(f"python {meta['python']}, uplink CLI {meta['go_cli_version']}, {meta['cpu']} x{meta['cores']}, "
@@ -480,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="64 MiB, 200 objects, 2 repeats (fits in 5 minutes)")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny: the harness test
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--profile", choices=("loopback", "wan"),
+                        help="the network profile expected (scripts/testnet up --profile NAME); recorded in the output")
     args = parser.parse_args(argv)
     plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
 
@@ -489,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     if load_start[0] > (os.cpu_count() or 1):
         log(f"warning: load average {load_start[0]} above {os.cpu_count()} cores: other work will skew the figures")
     net = network.load()
+    if args.profile and args.profile != net.profile:
+        raise SystemExit(f"bench: the network runs profile {net.profile!r}, not {args.profile!r}: "
+                         f"scripts/testnet down && scripts/testnet up --profile {args.profile}")
     import uplink_py
     from uplink_py import Uplink
 
@@ -499,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         cli = GoCLI(net.uplink_cli, net.access, str(config))
         lib = GoLib(net.access)
         meta = {**machine(), "go_cli_version": cli.version(), "uplink_py": uplink_py.__version__, "plan": plan.name,
-                "bucket": bucket}
+                "bucket": bucket, "profile": net.profile}
         bench = Bench(plan, project, cli, lib, bucket, tmp)
         bench.run()
         summary = summarize(bench)

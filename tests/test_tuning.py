@@ -23,6 +23,7 @@ def open_fds() -> int:
     ("connection_pool_capacity", "8", TypeError),
     ("connection_pool_key_capacity", 1.5, TypeError),
     ("connection_pool_idle_expiration_milliseconds", -5, ValueError),
+    ("connection_pool_idle_expiration_milliseconds", 1 << 62, ValueError),  # beyond a Go Duration
 ])
 def test_tuning_is_validated(access: Any, field: str, value: Any, error: type[Exception]) -> None:
     from uplink_py import Config

@@ -186,7 +186,8 @@ ConfigArg::ConfigArg(py::handle config) {
     transfer_.connection_pool_capacity = static_cast<int32_t>(tuning("connection_pool_capacity", int32_max));
     transfer_.connection_pool_key_capacity = static_cast<int32_t>(tuning("connection_pool_key_capacity", int32_max));
     transfer_.connection_pool_idle_expiration_milliseconds =
-        tuning("connection_pool_idle_expiration_milliseconds", std::numeric_limits<int64_t>::max());
+        tuning("connection_pool_idle_expiration_milliseconds",
+               std::numeric_limits<int64_t>::max() / 1000000);  // what Go's time.Duration holds
 }
 
 UplinkPermission permission_arg(py::handle permission) {

@@ -6,7 +6,6 @@ import "C"
 
 import (
 	"context"
-	"sync/atomic"
 	"unsafe"
 
 	"storj.io/uplink"
@@ -145,18 +144,12 @@ func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id 
 // partUpload is like upload: uplink runs it on a settling context (settle.go).
 type partUpload struct {
 	transfer
-	up        *uplink.PartUpload
-	committed atomic.Bool // a commit began (settleCall)
+	up  *uplink.PartUpload
+	end *ending
 }
 
-// abort ends the part upload without committing.
-func (u *partUpload) abort() error {
-	u.release()
-	if u.committed.Load() {
-		return errCommitted
-	}
-	return u.up.Abort()
-}
+// abort ends the part upload without committing (after a commit: ErrUploadDone).
+func (u *partUpload) abort() error { return u.end.abort(u.transfer, u.up.Abort) }
 
 func getPartUpload(u *C.UplinkPartUpload) (*partUpload, *C.UplinkError) {
 	v, ok := lookup[*partUpload](handleID(u))
@@ -188,7 +181,7 @@ func uplink_upload_part(p *C.UplinkProject, bucket_name, object_key, upload_id *
 	if cerr != nil {
 		return C.UplinkPartUploadResult{error: cerr}
 	}
-	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up})}
+	return C.UplinkPartUploadResult{part_upload: newHandleStruct[C.UplinkPartUpload](&partUpload{transfer: t, up: up, end: newEnding()})}
 }
 
 //export uplink_part_upload_write
@@ -222,7 +215,8 @@ func uplink_part_upload_commit(u *C.UplinkPartUpload) (cerr *C.UplinkError) {
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
-	return newError(up.ctx, settleCall(up.transfer, &up.committed, up.up.Commit))
+	defer up.release() // after the outcome was classified: a failed commit is not a cancelled one
+	return newError(up.ctx, up.end.commit(up.transfer, up.up.Commit))
 }
 
 //export uplink_part_upload_abort
@@ -256,6 +250,9 @@ func uplink_part_upload_info(u *C.UplinkPartUpload) (result C.UplinkPartResult) 
 	up, cerr := getPartUpload(u)
 	if cerr != nil {
 		return C.UplinkPartResult{error: cerr}
+	}
+	if up.end.busy() { // as for uplink_upload_info
+		return C.UplinkPartResult{error: newError(nil, errEnding)}
 	}
 	return C.UplinkPartResult{part: cPart(up.up.Info())}
 }

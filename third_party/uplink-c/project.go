@@ -30,6 +30,8 @@ type project struct {
 	conns *connSet      // every connection dialed for the project (watchdog)
 	pool  *rpcpool.Pool // the project's own connection pool (tuning.go), else nil: uplink's
 
+	background goroutines // commits and aborts going on after their caller returned (ending.go)
+
 	mu     sync.Mutex
 	nextID uint64
 	calls  map[uint64]func()
@@ -169,6 +171,16 @@ func (p *project) close() error {
 	}
 	p.mu.Unlock()
 	p.cancel()
+	// Commits and aborts may still wait for the satellite's answers (settle.go):
+	// close waits for them (an abort cut off could leave its pending object), unless
+	// interrupted; then their connections go, so that nothing of the project runs
+	// on after its close returned.
+	interrupt, stop := scoped(context.Background())
+	defer stop()
+	if !p.background.wait(interrupt, settleBound+stuckMargin) {
+		p.conns.drop()
+		p.background.wait(context.Background(), stuckMargin)
+	}
 	err := p.uplink.Close()
 	if p.pool != nil {
 		err = errors.Join(err, p.pool.Close())
@@ -179,6 +191,54 @@ func (p *project) close() error {
 		return nil
 	}
 	return err
+}
+
+// goroutines counts the goroutines a project's close waits for. (A WaitGroup would
+// not do: one may start while close waits.)
+type goroutines struct {
+	mu      sync.Mutex
+	n       int
+	waiters []chan struct{}
+}
+
+func (g *goroutines) add() {
+	g.mu.Lock()
+	g.n++
+	g.mu.Unlock()
+}
+
+func (g *goroutines) done() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n--; g.n == 0 {
+		for _, w := range g.waiters {
+			close(w)
+		}
+		g.waiters = nil
+	}
+}
+
+// wait waits until none runs, at most d or until ctx ends; it reports whether
+// none does.
+func (g *goroutines) wait(ctx context.Context, d time.Duration) bool {
+	g.mu.Lock()
+	if g.n == 0 {
+		g.mu.Unlock()
+		return true
+	}
+	w := make(chan struct{})
+	g.waiters = append(g.waiters, w)
+	g.mu.Unlock()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-w:
+		return true
+	case <-timer.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // getProject resolves an UplinkProject handle.
@@ -211,7 +271,6 @@ func uplink_open_project(access *C.UplinkAccess) (result C.UplinkProjectResult) 
 
 //export uplink_config_open_project
 func uplink_config_open_project(config C.UplinkConfig, access *C.UplinkAccess) (result C.UplinkProjectResult) {
-	defer recoverError(&result.error)
 	return uplink_py_config_open_project(config, C.UplinkPyTransferConfig{}, access)
 }
 

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/spacemonkeygo/monkit/v3"
-
-	"storj.io/uplink"
 )
 
 // Settled satellite requests: a request of an upload that was sent to the
@@ -29,19 +25,19 @@ import (
 // the span observer below swaps in a context that the cancellation reaches only
 // settleBound later (a satellite that does not answer by then is cut off as
 // before). A function entered after the cancellation keeps its cancelled context,
-// and drpc refuses to send on one, so no request is cut in flight. Transfers to
-// storage nodes stop at once; only the upload's own goroutines wait for the answer.
+// and drpc refuses to send on one; one entered before runs to its end (its own
+// retries, a dial it waits for, included), so none is cut in flight. Transfers to
+// storage nodes stop at once; the upload's end (ending.go) waits for the answers,
+// in the background once its caller was given up on.
 const settleBound = 10 * time.Second
 
 type settleKey struct{}
 
-// settleMode values under settleKey.
+// settleMode marks, under settleKey, a context whose requests settle; inside a
+// settled request the value there is its *settledCtx.
 type settleMode int
 
-const (
-	settleRequests settleMode = iota + 1 // metaclient functions entered here settle
-	settledRequest                       // inside one that settles already
-)
+const settleRequests settleMode = 1
 
 // settling marks ctx so that the satellite requests made on it settle.
 func settling(ctx context.Context) context.Context {
@@ -54,9 +50,11 @@ var metaclientScope = monkit.Default.ScopeNamed("storj.io/uplink/private/metacli
 // spans under a settling context.
 type settleObserver struct{}
 
-// settledCtx is the context a settled request runs on.
+// settledCtx is the context a settled request runs on; nested spans see it under
+// settleKey and leave it alone.
 type settledCtx struct {
 	context.Context
+	span    *monkit.Span
 	release func()
 }
 
@@ -68,11 +66,15 @@ func (settleObserver) Start(ctx context.Context, s *monkit.Span) context.Context
 		return ctx
 	}
 	later, release := graced(ctx, func() time.Duration { return settleBound })
-	return &settledCtx{Context: context.WithValue(later, settleKey{}, settledRequest), release: release}
+	settled := &settledCtx{span: s, release: release}
+	settled.Context = context.WithValue(later, settleKey{}, settled)
+	return settled
 }
 
-func (settleObserver) Finish(ctx context.Context, _ *monkit.Span, _ error, _ bool, _ time.Time) {
-	if settled, ok := ctx.(*settledCtx); ok {
+// Finish releases the settled context of the span that opened it (found by value:
+// another observer may have wrapped the context).
+func (settleObserver) Finish(ctx context.Context, s *monkit.Span, _ error, _ bool, _ time.Time) {
+	if settled, ok := ctx.Value(settleKey{}).(*settledCtx); ok && settled.span == s {
 		settled.release()
 	}
 }
@@ -80,31 +82,3 @@ func (settleObserver) Finish(ctx context.Context, _ *monkit.Span, _ error, _ boo
 func init() {
 	monkit.Default.ObserveTraces(func(t *monkit.Trace) { t.ObserveSpansCtx(settleObserver{}) })
 }
-
-// settleCall runs an uplink call that ends transfer t (a commit) and waits for its
-// settling requests: it returns the call's error, or, once t is cancelled, the
-// cancellation a grace later (a call on the user's thread returns within a second),
-// the call going on in the background; its outcome is then unknown to the caller,
-// as for a request cut off. ending is set first: an abort after it has nothing left
-// to end, and must not queue behind the call (uplink holds the upload's lock).
-func settleCall(t transfer, ending *atomic.Bool, f func() error) error {
-	ending.Store(true)
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-t.ctx.Done():
-	}
-	grace := time.NewTimer(t.proj.times.grace())
-	defer grace.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-grace.C:
-		return context.Cause(t.ctx)
-	}
-}
-
-// errCommitted is an abort's answer after a commit began (uplink's own words).
-var errCommitted = fmt.Errorf("%w: already committed", uplink.ErrUploadDone)

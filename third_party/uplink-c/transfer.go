@@ -58,8 +58,8 @@ func (t transfer) op() (done func()) {
 }
 
 // alive fails with the cause once the transfer's context ended (cancelled, timed
-// out): an upload's uplink context follows only a grace later, and nothing may
-// be written, read or committed on a transfer that ended meanwhile.
+// out): nothing may be written, read or committed on a transfer that ended, even
+// if the uplink call that ran meanwhile succeeded.
 func (t transfer) alive() error {
 	if t.ctx.Err() != nil {
 		return context.Cause(t.ctx)

@@ -6,6 +6,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"storj.io/common/rpc/rpcpool"
@@ -24,16 +25,23 @@ type tuning struct {
 	ownPool          bool
 }
 
+// maxMilliseconds is the largest count of milliseconds a time.Duration holds.
+const maxMilliseconds = math.MaxInt64 / int64(time.Millisecond)
+
 func goTuning(t C.UplinkPyTransferConfig) (tuning, error) {
-	for name, v := range map[string]int64{
-		"maximum_concurrent_pieces":                    int64(t.maximum_concurrent_pieces),
-		"maximum_concurrent_segments":                  int64(t.maximum_concurrent_segments),
-		"connection_pool_capacity":                     int64(t.connection_pool_capacity),
-		"connection_pool_key_capacity":                 int64(t.connection_pool_key_capacity),
-		"connection_pool_idle_expiration_milliseconds": int64(t.connection_pool_idle_expiration_milliseconds),
+	for _, f := range []struct {
+		name  string
+		value int64
+		max   int64
+	}{
+		{"maximum_concurrent_pieces", int64(t.maximum_concurrent_pieces), math.MaxInt32},
+		{"maximum_concurrent_segments", int64(t.maximum_concurrent_segments), math.MaxInt32},
+		{"connection_pool_capacity", int64(t.connection_pool_capacity), math.MaxInt32},
+		{"connection_pool_key_capacity", int64(t.connection_pool_key_capacity), math.MaxInt32},
+		{"connection_pool_idle_expiration_milliseconds", int64(t.connection_pool_idle_expiration_milliseconds), maxMilliseconds},
 	} {
-		if v < 0 {
-			return tuning{}, fmt.Errorf("uplink: invalid argument: %s must not be negative", name)
+		if f.value < 0 || f.value > f.max {
+			return tuning{}, fmt.Errorf("uplink: invalid argument: %s must be between 0 and %d", f.name, f.max)
 		}
 	}
 	tu := tuning{pieces: int(t.maximum_concurrent_pieces), segments: int(t.maximum_concurrent_segments)}

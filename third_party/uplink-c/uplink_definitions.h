@@ -44,9 +44,12 @@ typedef struct UplinkConfig {
 typedef struct UplinkPyTransferConfig {
     int32_t maximum_concurrent_pieces;    // piece uploads in flight per upload, all its segments (300)
     int32_t maximum_concurrent_segments;  // segments in flight per upload (10)
-    int32_t connection_pool_capacity;     // storage-node connections kept for reuse (100)
+    // Any connection_pool_* field gives the project one pool of its own, for the storage
+    // nodes and the satellite (as uplink cp's does); uplink's defaults keep a pool each.
+    int32_t connection_pool_capacity;     // connections kept for reuse (100)
     int32_t connection_pool_key_capacity; // of them per node (5)
-    int64_t connection_pool_idle_expiration_milliseconds;  // an idle one is closed after (120000)
+    int64_t connection_pool_idle_expiration_milliseconds;  // an idle one is closed after
+                                                           // (120000; at most 9223372036854)
 } UplinkPyTransferConfig;
 
 typedef struct UplinkPermission {

@@ -5,8 +5,6 @@ import "C"
 
 import (
 	"context"
-	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"storj.io/uplink"
@@ -18,26 +16,12 @@ import (
 // pending object begun in the background is known and deleted.
 type upload struct {
 	transfer
-	up        *uplink.Upload
-	committed atomic.Bool // a commit began (settleCall)
+	up  *uplink.Upload
+	end *ending
 }
-
-// abortStuck: an abort still running this long is stuck (see abort): uplink waits
-// for its settling requests (at most settleBound), then deletes the pending object.
-const abortStuck = settleBound + 5*time.Second
 
 // abort ends the upload without committing (after a commit: ErrUploadDone).
-func (u *upload) abort() error {
-	u.release()
-	if u.committed.Load() {
-		return errCommitted
-	}
-	// uplink's abort deletes the pending object on a connection that is not
-	// cancellable (WithoutCancellation): stuck there, the project's connections go.
-	stuck := time.AfterFunc(abortStuck, u.proj.conns.drop)
-	defer stuck.Stop()
-	return u.up.Abort()
-}
+func (u *upload) abort() error { return u.end.abort(u.transfer, u.up.Abort) }
 
 func getUpload(u *C.UplinkUpload) (*upload, *C.UplinkError) {
 	v, ok := lookup[*upload](handleID(u))
@@ -72,7 +56,7 @@ func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, o
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up})}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, end: newEnding()})}
 }
 
 //export uplink_upload_write
@@ -106,7 +90,8 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 	if err := up.alive(); err != nil {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
-	return newError(up.ctx, settleCall(up.transfer, &up.committed, up.up.Commit))
+	defer up.release() // after the outcome was classified: a failed commit is not a cancelled one
+	return newError(up.ctx, up.end.commit(up.transfer, up.up.Commit))
 }
 
 //export uplink_upload_abort
@@ -143,6 +128,9 @@ func uplink_upload_info(u *C.UplinkUpload) (result C.UplinkObjectResult) {
 	up, cerr := getUpload(u)
 	if cerr != nil {
 		return C.UplinkObjectResult{error: cerr}
+	}
+	if up.end.busy() { // uplink's Info waits for the upload's lock, which the commit holds
+		return C.UplinkObjectResult{error: newError(nil, errEnding)}
 	}
 	return objectResult(up.up.Info(), nil)
 }

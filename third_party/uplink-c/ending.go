@@ -32,8 +32,9 @@ func (e *ending) run(p *project, name string, giveUp <-chan struct{}, gaveUp fun
 	p.background.add()
 	go func() {
 		defer p.background.done()
-		defer close(e.done)
-		result <- f()
+		err := f()
+		close(e.done) // before the caller hears: info() right after must not find it busy
+		result <- err
 	}()
 	select {
 	case err := <-result:

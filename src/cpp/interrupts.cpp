@@ -104,9 +104,19 @@ bool start_watcher() {
         return true;
     }
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
+#if defined(__linux__)
+    if (pipe2(fds, O_CLOEXEC) != 0) {  // close-on-exec from the start
         return false;
     }
+#else
+    // macOS has no pipe2: a fork+exec between these calls could inherit the pipe,
+    // which only costs that child two descriptors.
+    if (pipe(fds) != 0) {
+        return false;
+    }
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#endif
     fcntl(fds[1], F_SETFL, O_NONBLOCK);  // the handler never blocks
     pipe_fds[0] = fds[0];
     pipe_fds[1] = fds[1];

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,12 @@ func (e *ending) run(p *project, name string, giveUp <-chan struct{}, gaveUp fun
 	case err := <-result:
 		return err
 	case <-giveUp:
-		return gaveUp()
+		select {
+		case err := <-result: // both ready: the outcome wins
+			return err
+		default:
+			return gaveUp()
+		}
 	}
 }
 
@@ -57,7 +63,7 @@ func (e *ending) busy() bool {
 	}
 }
 
-var errEnding = fmt.Errorf("uplink: the upload's commit or abort is still going on")
+var errEnding = errors.New("uplink: the upload's commit or abort is still going on")
 
 // commit ends t with uplink's commit: the caller hears the outcome, or, a grace
 // after t is cancelled (a call on the user's thread returns within a second), the

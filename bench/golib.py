@@ -4,6 +4,7 @@ on an open project as uplink_py is. Built on first use with the machine's Go."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,10 @@ class GoLib:
             raise RuntimeError(f"bench: building bench/golib failed:\n{res.stdout}{res.stderr}")
 
     def run(self, op: str, bucket: str, key: str, *, size: int = 0, file: Path | None = None) -> LibRun:
-        cmd = [str(self.binary), "-access", self._access, "-op", op, "-bucket", bucket, "-key", key]
+        cmd = [str(self.binary), "-op", op, "-bucket", bucket, "-key", key]
         cmd += ["-size", str(size)] if op == "down" else ["-file", str(file)]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL,
+                             env={**os.environ, "STORJ_TEST_ACCESS": self._access})  # not in argv: see main.go
         if res.returncode != 0:
             raise RuntimeError(f"golib -op {op} {key} exited {res.returncode}:\n"
                                + (res.stdout + res.stderr).replace(self._access, "<access>"))

@@ -4,8 +4,11 @@
 // warm (uplink_py's long-lived project has its node connections pooled; here a
 // 1 MiB upload and download of a scratch object dial them first).
 //
-//	golib -access GRANT -op down -bucket B -key K -size N
-//	golib -access GRANT -op up -bucket B -key K -file PATH
+//	STORJ_TEST_ACCESS=GRANT golib -op down -bucket B -key K -size N
+//	STORJ_TEST_ACCESS=GRANT golib -op up -bucket B -key K -file PATH
+//
+// The grant comes from the environment, not the command line, which other users of
+// the machine can read (/proc/PID/cmdline).
 //
 // It prints one JSON line: the seconds of the transfer, the bytes moved, their
 // SHA-256 (computed after the clock stopped), and the peak RSS of the process.
@@ -58,14 +61,18 @@ func peakRSS() int64 {
 }
 
 func main() {
-	grant := flag.String("access", "", "serialized access grant")
 	op := flag.String("op", "", "down or up")
 	bucket := flag.String("bucket", "", "bucket")
 	key := flag.String("key", "", "object key")
 	size := flag.Int64("size", 0, "down: the object's size (the buffer read into)")
 	file := flag.String("file", "", "up: the file whose bytes are uploaded (read before the clock starts)")
 	flag.Parse()
-	if err := run(*grant, *op, *bucket, *key, *size, *file); err != nil {
+	grant := os.Getenv("STORJ_TEST_ACCESS")
+	if grant == "" {
+		fmt.Fprintln(os.Stderr, "golib: STORJ_TEST_ACCESS (a serialized access grant) is not set")
+		os.Exit(2)
+	}
+	if err := run(grant, *op, *bucket, *key, *size, *file); err != nil {
 		fmt.Fprintln(os.Stderr, "golib:", err)
 		os.Exit(1)
 	}

@@ -62,11 +62,14 @@ class GoCLI:
         }
 
     def run(self, command: str, *args: str) -> Run:
-        """`uplink COMMAND --access GRANT ARGS...`; raises with its output (grant hidden) on failure."""
-        cmd = [self.binary, command, "--access", self._access, *args]
+        """`uplink COMMAND ARGS...` with the grant in UPLINK_ACCESS (the CLI reads its global
+        flags from UPLINK_* variables; argv is readable by other users of the machine);
+        raises with its output (grant hidden) on failure."""
+        cmd = [self.binary, command, *args]
         with tempfile.TemporaryFile() as output:
             start = time.perf_counter()
-            proc = subprocess.Popen(cmd, env=self._env, stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+            proc = subprocess.Popen(cmd, env={**self._env, "UPLINK_ACCESS": self._access}, stdin=subprocess.DEVNULL,
+                                    stdout=output, stderr=output)
             watch = _HighWater(proc.pid)
             try:
                 _, status, usage = os.wait4(proc.pid, 0)  # wait4, not wait: it gives this child's rusage

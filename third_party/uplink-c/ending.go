@@ -14,7 +14,7 @@ import (
 // once. Its satellite requests settle (settle.go) for up to settleBound, longer than
 // a call on the user's thread may take, so the call runs in a goroutine of the
 // project's: the caller waits for it until giveUp, then it goes on in the
-// background (the project's close waits a little for it, project.close).
+// background (the project's close waits up to closeWait for it, project.close).
 type ending struct {
 	by   atomic.Pointer[string] // "committed" or "aborted": which call ended it
 	done chan struct{}          // closed when that call returned
@@ -78,9 +78,11 @@ func (e *ending) commit(t transfer, f func() error) error {
 // abort ends t with uplink's abort (after a commit: ErrUploadDone). It releases t
 // first, which stops the transfers to storage nodes; uplink then waits for its
 // settling requests and deletes the pending object. The caller waits stuckAfter at
-// most; a satellite that does not answer meanwhile gets the rest in the background.
+// most, or until its call is cancelled; the rest goes on in the background.
 func (e *ending) abort(t transfer, f func() error) error {
-	giveUp, cancel := context.WithTimeout(context.Background(), t.proj.stuckAfter())
+	interrupt, stop := scoped(context.Background()) // Ctrl-C of this call gives up at once
+	defer stop()
+	giveUp, cancel := context.WithTimeout(interrupt, t.proj.stuckAfter())
 	defer cancel()
 	return e.run(t.proj, "aborted", giveUp.Done(), func() error { return nil }, func() error {
 		t.release()

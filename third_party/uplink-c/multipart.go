@@ -241,6 +241,9 @@ func uplink_part_upload_set_etag(u *C.UplinkPartUpload, etag *C.char) (cerr *C.U
 	if cerr != nil {
 		return cerr
 	}
+	if up.end.busy() { // uplink's SetETag waits for the lock a background commit holds
+		return newError(nil, errEnding)
+	}
 	return newError(up.ctx, up.up.SetETag([]byte(tag)))
 }
 

@@ -157,9 +157,14 @@ func (p *project) cancelCalls() {
 	}
 }
 
+// closeWait: how long close waits for the ends of uploads still talking to the
+// satellite (normally a round trip or two).
+const closeWait = 2 * time.Second
+
 // close cancels everything in flight (calls and transfers) and closes the
-// project; closing again is a no-op.
-func (p *project) close() error {
+// project; closing again is a no-op. interruptible: called by the user (the
+// thread's call context holds this call's scope), not by a handle being freed.
+func (p *project) close(interruptible bool) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -172,12 +177,16 @@ func (p *project) close() error {
 	p.mu.Unlock()
 	p.cancel()
 	// Commits and aborts may still wait for the satellite's answers (settle.go):
-	// close waits for them (an abort cut off could leave its pending object), unless
-	// interrupted; then their connections go, so that nothing of the project runs
-	// on after its close returned.
-	interrupt, stop := scoped(context.Background())
-	defer stop()
-	if !p.background.wait(interrupt, settleBound+stuckMargin) {
+	// close waits for them (an abort cut off could leave its pending object) up to
+	// closeWait, or until the close call is cancelled; then their connections go,
+	// so that nothing of the project runs on after its close returned.
+	wait := context.Background()
+	if interruptible {
+		ctx, stop := scoped(wait)
+		defer stop()
+		wait = ctx
+	}
+	if !p.background.wait(wait, closeWait) {
 		p.conns.drop()
 		p.background.wait(context.Background(), stuckMargin)
 	}
@@ -323,7 +332,7 @@ func uplink_close_project(p *C.UplinkProject) (cerr *C.UplinkError) {
 	if cerr != nil {
 		return cerr
 	}
-	return newError(nil, proj.close())
+	return newError(nil, proj.close(true))
 }
 
 // uplink_free_project_result closes the project if nothing did (a project
@@ -333,7 +342,7 @@ func uplink_close_project(p *C.UplinkProject) (cerr *C.UplinkError) {
 func uplink_free_project_result(result C.UplinkProjectResult) {
 	defer recoverSilently()
 	if proj, ok := freeHandleStruct(result.project).(*project); ok {
-		_ = proj.close()
+		_ = proj.close(false)
 	}
 	uplink_free_error(result.error)
 }

@@ -78,11 +78,11 @@ func (e *ending) commit(t transfer, f func() error) error {
 // abort ends t with uplink's abort (after a commit: ErrUploadDone). It releases t
 // first, which stops the transfers to storage nodes; uplink then waits for its
 // settling requests and deletes the pending object. The caller waits stuckAfter at
-// most, or until its call is cancelled; the rest goes on in the background.
+// most (about a second); the rest goes on in the background.
 func (e *ending) abort(t transfer, f func() error) error {
-	interrupt, stop := scoped(context.Background()) // Ctrl-C of this call gives up at once
-	defer stop()
-	giveUp, cancel := context.WithTimeout(interrupt, t.proj.stuckAfter())
+	// Not bound to the thread's scope: an abort often runs in the very scope whose
+	// cancellation caused it (an asyncio task's), and must still wait for its answers.
+	giveUp, cancel := context.WithTimeout(context.Background(), t.proj.stuckAfter())
 	defer cancel()
 	return e.run(t.proj, "aborted", giveUp.Done(), func() error { return nil }, func() error {
 		t.release()

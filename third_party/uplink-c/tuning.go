@@ -21,8 +21,7 @@ import (
 // connection pool of its own).
 type tuning struct {
 	pieces, segments int
-	pool             rpcpool.Options
-	ownPool          bool
+	pool             *rpcpool.Options // nil: uplink's own pools
 }
 
 // maxMilliseconds is the largest count of milliseconds a time.Duration holds.
@@ -47,7 +46,7 @@ func goTuning(t C.UplinkPyTransferConfig) (tuning, error) {
 	tu := tuning{pieces: int(t.maximum_concurrent_pieces), segments: int(t.maximum_concurrent_segments)}
 	if t.connection_pool_capacity > 0 || t.connection_pool_key_capacity > 0 || t.connection_pool_idle_expiration_milliseconds > 0 {
 		// storj.io/common's defaults (rpc.NewDefaultConnectionPool) for what is 0
-		tu.pool = rpcpool.Options{Capacity: 100, KeyCapacity: 5, IdleExpiration: 2 * time.Minute}
+		tu.pool = &rpcpool.Options{Capacity: 100, KeyCapacity: 5, IdleExpiration: 2 * time.Minute}
 		if t.connection_pool_capacity > 0 {
 			tu.pool.Capacity = int(t.connection_pool_capacity)
 		}
@@ -57,7 +56,6 @@ func goTuning(t C.UplinkPyTransferConfig) (tuning, error) {
 		if t.connection_pool_idle_expiration_milliseconds > 0 {
 			tu.pool.IdleExpiration = time.Duration(t.connection_pool_idle_expiration_milliseconds) * time.Millisecond
 		}
-		tu.ownPool = true
 	}
 	return tu, nil
 }
@@ -76,10 +74,10 @@ func (tu tuning) apply(ctx context.Context, config *uplink.Config) (context.Cont
 		}
 		ctx = testuplink.WithConcurrentSegmentUploadsConfig(ctx, cfg)
 	}
-	if !tu.ownPool {
+	if tu.pool == nil {
 		return ctx, nil, nil
 	}
-	pool := rpcpool.New(tu.pool)
+	pool := rpcpool.New(*tu.pool)
 	if err := transport.SetConnectionPool(ctx, config, pool); err != nil {
 		_ = pool.Close()
 		return ctx, nil, err

@@ -131,3 +131,27 @@ def test_wan_profile_shapes_every_client(tmp_path_factory: pytest.TempPathFactor
         assert uploaded > 0.1  # nodes 5-125 ms away each way: not loopback
     finally:
         run_testnet("down", env=env)
+
+
+def test_production_shaped_erasure_code(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``up --rs production``: Storj's own 29/35/80/110 on 110 storage nodes, which this
+    machine holds (about 0.75 GiB); a round trip is byte-exact; asking the running
+    network for another shape is refused."""
+    from uplink_py import Uplink
+
+    env = {**os.environ, "UPLINK_PY_TESTNET_DIR": str(tmp_path_factory.mktemp("prod-net"))}
+    env.pop("UPLINK_PY_TESTNET_NODES", None)
+    run_testnet("up", "--rs", "production", env=env)
+    try:
+        status = json.loads(run_testnet("status", env=env).stdout)
+        assert status["rs"] == "29/35/80/110" and status["storage_nodes_running"] == 110, status
+        refused = run_testnet("up", "--rs", "2/3/4/6", env=env, check=False)
+        assert refused.returncode != 0 and "RS 29/35/80/110 runs" in refused.stderr, refused
+        network = StorjNetwork.from_env(parse_env(run_testnet("env", env=env).stdout))
+        data = random_bytes((3 << 20) + 17)  # more than one stripe per piece on 29 pieces
+        with Uplink().parse_access(network.access).open_project() as project:
+            project.ensure_bucket("prod")
+            project.upload_bytes("prod", "k", data)
+            assert hashlib.sha256(project.download_bytes("prod", "k")).digest() == hashlib.sha256(data).digest()
+    finally:
+        run_testnet("down", env=env)

@@ -6,12 +6,14 @@
 //
 //	STORJ_TEST_ACCESS=GRANT golib -op down -bucket B -key K -size N
 //	STORJ_TEST_ACCESS=GRANT golib -op up -bucket B -key K -file PATH
+//	STORJ_TEST_ACCESS=GRANT golib -op ttfb -bucket B -key K -count N
 //
 // The grant comes from the environment, not the command line, which other users of
 // the machine can read (/proc/PID/cmdline).
 //
 // It prints one JSON line: the seconds of the transfer, the bytes moved, their
-// SHA-256 (computed after the clock stopped), and the peak RSS of the process.
+// SHA-256 (computed after the clock stopped), and the peak RSS of the process; for
+// ttfb, the milliseconds from DownloadObject to the first byte read, N times.
 package main
 
 import (
@@ -32,11 +34,12 @@ import (
 )
 
 type result struct {
-	Seconds     float64 `json:"seconds"`
-	CPUSeconds  float64 `json:"cpu_seconds"` // of the transfer, every thread
-	Bytes       int64   `json:"bytes"`
-	SHA256      string  `json:"sha256"`
-	MaxRSSBytes int64   `json:"max_rss_bytes"` // VmHWM (ru_maxrss can carry the parent's over exec)
+	Seconds     float64   `json:"seconds"`
+	CPUSeconds  float64   `json:"cpu_seconds"` // of the transfer, every thread
+	Bytes       int64     `json:"bytes"`
+	SHA256      string    `json:"sha256"`
+	MaxRSSBytes int64     `json:"max_rss_bytes"` // VmHWM (ru_maxrss can carry the parent's over exec)
+	TTFBms      []float64 `json:"ttfb_ms,omitempty"`
 }
 
 func cpuSeconds() float64 {
@@ -66,19 +69,20 @@ func main() {
 	key := flag.String("key", "", "object key")
 	size := flag.Int64("size", 0, "down: the object's size (the buffer read into)")
 	file := flag.String("file", "", "up: the file whose bytes are uploaded (read before the clock starts)")
+	count := flag.Int("count", 50, "ttfb: how many downloads are begun")
 	flag.Parse()
 	grant := os.Getenv("STORJ_TEST_ACCESS")
 	if grant == "" {
 		fmt.Fprintln(os.Stderr, "golib: STORJ_TEST_ACCESS (a serialized access grant) is not set")
 		os.Exit(2)
 	}
-	if err := run(grant, *op, *bucket, *key, *size, *file); err != nil {
+	if err := run(grant, *op, *bucket, *key, *size, *file, *count); err != nil {
 		fmt.Fprintln(os.Stderr, "golib:", err)
 		os.Exit(1)
 	}
 }
 
-func run(grant, op, bucket, key string, size int64, file string) error {
+func run(grant, op, bucket, key string, size int64, file string, count int) error {
 	ctx := context.Background()
 	access, err := uplink.ParseAccess(grant)
 	if err != nil {
@@ -103,6 +107,12 @@ func run(grant, op, bucket, key string, size int64, file string) error {
 		}
 		start, cpu = time.Now(), cpuSeconds()
 		err = download(ctx, project, bucket, key, buf)
+	case "ttfb":
+		samples, err := ttfb(ctx, project, bucket, key, count)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(result{TTFBms: samples, MaxRSSBytes: peakRSS()})
 	case "up":
 		if buf, err = os.ReadFile(file); err != nil {
 			return err
@@ -110,7 +120,7 @@ func run(grant, op, bucket, key string, size int64, file string) error {
 		start, cpu = time.Now(), cpuSeconds()
 		err = upload(ctx, project, bucket, key, buf)
 	default:
-		return fmt.Errorf("-op must be down or up, not %q", op)
+		return fmt.Errorf("-op must be down, up or ttfb, not %q", op)
 	}
 	seconds, cpu := time.Since(start).Seconds(), cpuSeconds()-cpu
 	if err != nil {
@@ -135,6 +145,26 @@ func download(ctx context.Context, project *uplink.Project, bucket, key string, 
 		return fmt.Errorf("%s is longer than -size %d", key, len(buf))
 	}
 	return d.Close()
+}
+
+// ttfb times DownloadObject until its first byte has been read, count times.
+func ttfb(ctx context.Context, project *uplink.Project, bucket, key string, count int) ([]float64, error) {
+	samples := make([]float64, 0, count)
+	one := make([]byte, 1)
+	for range count {
+		start := time.Now()
+		d, err := project.DownloadObject(ctx, bucket, key, nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.ReadFull(d, one)
+		samples = append(samples, float64(time.Since(start).Microseconds())/1000)
+		_ = d.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return samples, nil
 }
 
 func upload(ctx context.Context, project *uplink.Project, bucket, key string, data []byte) error {

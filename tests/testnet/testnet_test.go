@@ -183,13 +183,13 @@ func nodeProxies(t *testing.T, prof profile, nodes int) (*proxies, []string) {
 	}
 	ps := &proxies{byName: map[string]*faultProxy{}}
 	addresses := make([]string, nodes)
+	ports := newPortPicker()
 	for i := range nodes {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, err := ports.pick()
 		if err != nil {
 			t.Fatalf("pick a node address: %+v", err)
 		}
-		addresses[i] = ln.Addr().String()
-		_ = ln.Close()
+		addresses[i] = addr
 		p, err := newFaultProxy(fmt.Sprintf("node:%d", i), addresses[i], prof.nodes[i], prof.seed+int64(i)+1)
 		if err != nil {
 			t.Fatalf("node proxy: %+v", err)
@@ -198,6 +198,52 @@ func nodeProxies(t *testing.T, prof profile, nodes int) (*proxies, []string) {
 		ps.byName[p.name] = p
 	}
 	return ps, addresses
+}
+
+// portPicker picks free loopback ports below the kernel's ephemeral range: a port
+// picked by binding :0 and closed again may be handed to any later bind of :0 (a
+// proxy's, or one of testplanet's hundreds) before the node binds it, which failed
+// network start-up with "address already in use", often with 110 nodes. No bind of
+// :0 returns a port outside ip_local_port_range.
+type portPicker struct {
+	next, end int
+}
+
+func newPortPicker() *portPicker {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	start := 10000
+	if low-start < 2000 { // an unusual range: fall back on the ports above it
+		return &portPicker{}
+	}
+	// a random start: networks side by side rarely probe the same ports
+	var r [2]byte
+	_, _ = rand.Read(r[:])
+	offset := (int(r[0])<<8 | int(r[1])) % (low - start - 1000)
+	return &portPicker{next: start + offset, end: low}
+}
+
+func (pp *portPicker) pick() (string, error) {
+	for pp.end != 0 && pp.next < pp.end {
+		addr := fmt.Sprintf("127.0.0.1:%d", pp.next)
+		pp.next++
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			_ = ln.Close()
+			return addr, nil
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String(), nil
 }
 
 // announceProxies records each node at its proxy's address in the satellite's

@@ -19,6 +19,7 @@ class LibRun:
     cpu_seconds: float  # of the transfer, every thread
     sha256: str
     max_rss_bytes: int  # the whole process's peak (VmHWM): the data buffer included
+    ttfb_ms: list[float]  # -op ttfb: DownloadObject to the first byte, each time
 
 
 class GoLib:
@@ -31,13 +32,15 @@ class GoLib:
         if res.returncode != 0:
             raise RuntimeError(f"bench: building bench/golib failed:\n{res.stdout}{res.stderr}")
 
-    def run(self, op: str, bucket: str, key: str, *, size: int = 0, file: Path | None = None) -> LibRun:
+    def run(self, op: str, bucket: str, key: str, *, size: int = 0, file: Path | None = None,
+            count: int = 0) -> LibRun:
         cmd = [str(self.binary), "-op", op, "-bucket", bucket, "-key", key]
-        cmd += ["-size", str(size)] if op == "down" else ["-file", str(file)]
+        cmd += {"down": ["-size", str(size)], "up": ["-file", str(file)], "ttfb": ["-count", str(count)]}[op]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL,
                              env={**os.environ, "STORJ_TEST_ACCESS": self._access})  # not in argv: see main.go
         if res.returncode != 0:
             raise RuntimeError(f"golib -op {op} {key} exited {res.returncode}:\n"
                                + (res.stdout + res.stderr).replace(self._access, "<access>"))
         out = json.loads(res.stdout.strip().splitlines()[-1])
-        return LibRun(out["seconds"], out["cpu_seconds"], out["sha256"], out["max_rss_bytes"])
+        return LibRun(out.get("seconds", 0.0), out.get("cpu_seconds", 0.0), out.get("sha256", ""),
+                      out["max_rss_bytes"], out.get("ttfb_ms") or [])

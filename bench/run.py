@@ -14,8 +14,12 @@ Measures, in one run (see BENCHMARKS.md for a full run and how to read it):
   * many small objects (1000 x 64 KiB; 200 with --quick), objects/s: uplink_py
     upload_many/download_many at its best max_concurrency vs Go `uplink cp --recursive
     --transfers N` at its best N;
-  * memory while moving the large object from/to numpy: tracemalloc peak and RSS peak;
-  * stat_object latency, p50 and p99.
+  * ObjectLoader over the small objects vs a sequential download loop, objects/s;
+  * memory while moving the large object from/to numpy: tracemalloc peak and RSS peak,
+    single stream, parallel and ObjectLoader, each beside its byte budget;
+  * stat_object latency and time to first byte (uplink_py and the Go library), p50/p99;
+  * for each side, the fraction of the limit it reaches: the line rate of the nodes its
+    segments in flight use (wan), or the machine's cores at its CPU cost per MiB.
 Each figure is repeated (3 runs in full mode, 2 with --quick); the variants of one
 repeat run interleaved, so drift of the machine hits them alike. The table shows
 median [min-max]; --json prints one JSON object as the last line.
@@ -52,9 +56,13 @@ import network  # noqa: E402
 from golang_cli import GoCLI  # noqa: E402
 from golib import GoLib  # noqa: E402
 from measure import Figure, MemoryPeak, clock, memory_peak, percentile  # noqa: E402
+from network import Shape  # noqa: E402
 
 MiB = 1024 * 1024
 KiB = 1024
+SEGMENT = 64 * MiB  # uplink's segment size
+UPLOAD_SEGMENTS = 10  # segments uplink uploads at once from one stream (maximum_concurrent_segments)
+LOADER_BUDGET = 4 * MiB  # max_bytes_in_flight of the ObjectLoader memory probe
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,15 @@ class Plan:
     small_size: int
     repeats: int
     stat_calls: int  # stat_object calls per repeat
+    ttfb_calls: int  # downloads begun for time to first byte, per repeat and side
+    sequential_count: int  # objects of the sequential loop (a per-object rate: the loader's reference)
     go_parallelism: tuple[int, ...] = (1, 2, 4, 8)
     transfers: tuple[int, ...] = (8, 16, 32)  # Go --transfers and uplink_py max_concurrency for many objects
+
+    @property
+    def memory_parallel(self) -> tuple[int, int]:
+        """The (max_concurrency, part_size) of the parallel memory probe."""
+        return 4, _part(self.large_size, 4)
 
     def py_parallel(self) -> list[tuple[int, int]]:
         """The (max_concurrency, part_size) settings tried for uplink_py parallel."""
@@ -85,11 +100,11 @@ def _part(size: int, parts: int) -> int:
 
 
 PLANS = {
-    "full": Plan("full", 256 * MiB, 1000, 64 * KiB, repeats=3, stat_calls=300),
-    "quick": Plan("quick", 64 * MiB, 200, 64 * KiB, repeats=2, stat_calls=200),
+    "full": Plan("full", 256 * MiB, 1000, 64 * KiB, repeats=3, stat_calls=300, ttfb_calls=100, sequential_count=200),
+    "quick": Plan("quick", 64 * MiB, 200, 64 * KiB, repeats=2, stat_calls=200, ttfb_calls=40, sequential_count=100),
     # tiny, for the test that keeps the harness from rotting (tests/test_bench.py)
-    "smoke": Plan("smoke", 12 * MiB, 20, 64 * KiB, repeats=1, stat_calls=20, go_parallelism=(1, 2),
-                  transfers=(8,)),
+    "smoke": Plan("smoke", 12 * MiB, 20, 64 * KiB, repeats=1, stat_calls=20, ttfb_calls=5, sequential_count=10,
+                  go_parallelism=(1, 2), transfers=(8,)),
 }
 
 
@@ -134,8 +149,10 @@ def _terminate(signum, frame):  # type: ignore[no-untyped-def]
 
 
 class Bench:
-    def __init__(self, plan: Plan, project, cli: GoCLI, lib: GoLib, bucket: str, tmp: Path) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, plan: Plan, project, cli: GoCLI, lib: GoLib, bucket: str, tmp: Path,  # type: ignore[no-untyped-def]
+                 shape: Shape | None) -> None:
         self.plan = plan
+        self.shape = shape
         self.project = project
         self.cli = cli
         self.lib = lib
@@ -263,8 +280,32 @@ class Bench:
                 lambda n=n: self._go_many_down(n, repeat == 0),
                 lambda n=n: self._py_many_up(n),
                 lambda n=n: self._go_many_up(n),
+                lambda n=n: self._loader(n, repeat == 0),
             ]
+        steps.append(lambda: self._sequential(repeat == 0))
         _run_shuffled(steps, repeat)
+
+    def _loader(self, n: int, check: bool) -> None:
+        from uplink_py.loader import ObjectLoader
+
+        keys = [f"ref-small/{k}" for k in self.small_keys]
+        start = time.perf_counter()
+        got = 0
+        for i, (_, data) in enumerate(ObjectLoader(self.project, self.bucket, keys, max_concurrency=n)):
+            if check and not np.array_equal(data, self._small_view(i)):
+                raise AssertionError(f"ObjectLoader: object {i} differs")
+            got += 1
+        self.fig(f"py ObjectLoader c={n}", "objects/s").add(got / (time.perf_counter() - start))
+
+    def _sequential(self, check: bool) -> None:
+        n = min(self.plan.sequential_count, self.plan.small_count)
+        buf = np.empty(self.plan.small_size, dtype=np.uint8)
+        start = time.perf_counter()
+        for i, k in enumerate(self.small_keys[:n]):
+            self.project.download_into(self.bucket, f"ref-small/{k}", buf)
+            if check and not np.array_equal(buf, self._small_view(i)):
+                raise AssertionError(f"sequential loop: object {i} differs")
+        self.fig("py sequential download loop", "objects/s").add(n / (time.perf_counter() - start))
 
     def _py_many_down(self, n: int, check: bool) -> None:
         start = time.perf_counter()
@@ -301,7 +342,8 @@ class Bench:
 
     def memory_probe(self) -> None:
         size = self.plan.large_size
-        settings = {"single": {"max_concurrency": 1}, "parallel": {"max_concurrency": 4, "part_size": _part(size, 4)}}
+        c, part = self.plan.memory_parallel
+        settings = {"single": {"max_concurrency": 1}, "parallel": {"max_concurrency": c, "part_size": part}}
         for label, kw in settings.items():
             with memory_peak() as up:
                 self.project.upload_bytes(self.bucket, f"mem/{label}", self.large, **kw)
@@ -310,6 +352,13 @@ class Bench:
                 self.project.download_into(self.bucket, "ref/large", self.target, **kw)
             self._record_memory(f"{label} down", down)
             self._check_target(f"memory {label} down")
+        from uplink_py.loader import ObjectLoader
+
+        keys = [f"ref-small/{k}" for k in self.small_keys]
+        with memory_peak() as loader:
+            for _ in ObjectLoader(self.project, self.bucket, keys, max_concurrency=16, max_bytes_in_flight=LOADER_BUDGET):
+                pass
+        self._record_memory("ObjectLoader", loader)
 
     def _record_memory(self, what: str, peak: MemoryPeak) -> None:
         self.fig(f"tracemalloc peak {what}", "bytes").add(peak.tracemalloc_peak_bytes)
@@ -327,6 +376,26 @@ class Bench:
             samples.append((time.perf_counter() - start) * 1000)
         self.fig("stat_object p50", "ms").add(percentile(samples, 50))
         self.fig("stat_object p99", "ms").add(percentile(samples, 99))
+        self._record_ttfb("py", self._py_ttfb())
+        self._record_ttfb("go lib", self.lib.run("ttfb", self.bucket, "ref/large", count=self.plan.ttfb_calls).ttfb_ms)
+
+    def _py_ttfb(self) -> list[float]:
+        """download_object until its first byte is read, as golib -op ttfb does."""
+        samples, one = [], bytearray(1)
+        for _ in range(self.plan.ttfb_calls):
+            start = time.perf_counter()
+            download = self.project.download_object(self.bucket, "ref/large")
+            try:
+                if download.readinto(one) != 1:
+                    raise AssertionError("time to first byte: nothing read")
+                samples.append((time.perf_counter() - start) * 1000)
+            finally:
+                download.close()
+        return samples
+
+    def _record_ttfb(self, side: str, samples: list[float]) -> None:
+        self.fig(f"{side} time to first byte p50", "ms").add(percentile(samples, 50))
+        self.fig(f"{side} time to first byte p99", "ms").add(percentile(samples, 99))
 
     def run(self) -> None:
         self.upload_references()
@@ -395,6 +464,17 @@ def summarize(bench: Bench) -> dict[str, object]:
         out[f"small_objects_{'download' if d == 'down' else 'upload'}_py_per_s"] = py.median
         out[f"small_objects_{'download' if d == 'down' else 'upload'}_go_per_s"] = go.median
     out["small_objects_ratio_vs_go"] = min(small.values())  # the weaker direction
+    loader_name, loader = best(f, [f"py ObjectLoader c={n}" for n in plan.transfers])
+    picks["py_loader"] = loader_name
+    out["loader_ratio_vs_sequential"] = loader.median / f["py sequential download loop"].median
+    for q in ("p50", "p99"):
+        py_ttfb, go_ttfb = f[f"py time to first byte {q}"].median, f[f"go lib time to first byte {q}"].median
+        out[f"ttfb_{q}_ms"], out[f"ttfb_go_lib_{q}_ms"] = py_ttfb, go_ttfb
+        out[f"ttfb_{q}_vs_go_lib"] = py_ttfb / go_ttfb  # above 1: uplink_py is slower to its first byte
+    out["memory_vs_budget"] = memory_vs_budget(bench)
+    out["limit_fraction"] = {d: {name: limit_fraction(bench, name, d) for name in
+                                 (f"py single {d}", picks[f"py_parallel_{d}"], f"go lib {d}", _go_name(1, d),
+                                  picks[f"go_best_{d}"])} for d in ("down", "up")}
     tm = [k for k in f if k.startswith("tracemalloc peak")]
     rss = [k for k in f if k.startswith("RSS peak delta")]
     out["tracemalloc_peak_bytes"] = int(max(f[k].max for k in tm))
@@ -402,6 +482,55 @@ def summarize(bench: Bench) -> dict[str, object]:
     out["stat_object_p50_ms"] = f["stat_object p50"].median
     out["stat_object_p99_ms"] = f["stat_object p99"].median
     out["picks"] = picks
+    return out
+
+
+def segments_in_flight(plan: Plan, name: str, direction: str) -> int:
+    """Segments one variant moves at once: a download reads its segments one after the
+    other (per part), an upload writes up to UPLOAD_SEGMENTS of one stream at once; parts
+    run max_concurrency at a time (uplink_py), --parallelism at a time in parts of 64 MiB
+    (the CLI's --parallelism-chunk-size)."""
+    size = plan.large_size
+    if m := re.search(r"parallel c=(\d+) part=(\d+)MiB", name):
+        streams, part = int(m.group(1)), int(m.group(2)) * MiB
+    elif m := re.search(r"go cp -p (\d+)", name):
+        streams, part = int(m.group(1)), SEGMENT
+    else:
+        streams, part = 1, size
+    parts = -(-size // part)
+    per_part = 1 if direction == "down" else min(UPLOAD_SEGMENTS, -(-min(part, size) // SEGMENT))
+    return min(streams, parts) * per_part
+
+
+def limit_fraction(bench: Bench, name: str, direction: str) -> dict[str, object]:
+    """The fraction of its limit a variant reaches: the line rate its segments in flight
+    can use (Shape.segment_mibps; none on loopback), or the machine's cores at the
+    variant's own CPU cost per MiB, whichever is lower."""
+    mibps, cpu = bench.figures[name].median, bench.cpu[name].median
+    cpu_limit = (os.cpu_count() or 1) * 1000 / cpu
+    seg = bench.shape.segment_mibps if bench.shape else None
+    net_limit = segments_in_flight(bench.plan, name, direction) * seg if seg else None
+    limit, binds = (net_limit, "network") if net_limit is not None and net_limit < cpu_limit else (cpu_limit, "cpu")
+    return {"fraction": round(mibps / limit, 3), "limit_mibps": round(limit, 1), "binds": binds}
+
+
+def memory_vs_budget(bench: Bench) -> dict[str, dict[str, int]]:
+    """RSS growth of each memory probe beside its byte budget: what the transfer must
+    hold (a download writes into the caller's array: nothing; an upload: the segments
+    uplink buffers in flight, 64 MiB each; the loader: max_bytes_in_flight). The excess
+    is the constant the README states."""
+    size, f = bench.plan.large_size, bench.figures
+    _, part = bench.plan.memory_parallel
+    budgets = {
+        "single down": 0, "parallel down": 0,
+        "single up": min(size, UPLOAD_SEGMENTS * SEGMENT),
+        "parallel up": min(size, bench.plan.memory_parallel[0] * min(part, SEGMENT)),
+        "ObjectLoader": LOADER_BUDGET,
+    }
+    out = {}
+    for what, budget in budgets.items():
+        rss = int(f[f"RSS peak delta {what}"].max)
+        out[what] = {"rss_peak_delta_bytes": rss, "budget_bytes": budget, "excess_bytes": rss - budget}
     return out
 
 
@@ -437,9 +566,10 @@ def print_table(bench: Bench, summary: dict[str, object], meta: dict[str, object
     width = max(len(k) for k in bench.figures) + 2
     sections = [
         ("one large object (MiB/s)", lambda k: k.startswith(("py single", "py parallel", "go lib", "go cp")) and "-r" not in k),
-        ("many small objects (objects/s)", lambda k: "many" in k or "-r" in k),
+        ("many small objects (objects/s)", lambda k: "many" in k or "-r" in k or "ObjectLoader c=" in k
+         or "sequential" in k),
         ("memory (from/to numpy)", lambda k: k.startswith(("tracemalloc", "RSS"))),
-        ("latency (ms)", lambda k: k.startswith("stat_object")),
+        ("latency (ms)", lambda k: k.startswith("stat_object") or "first byte" in k),
     ]
     for title, keep in sections:
         print(f"{title}")
@@ -458,8 +588,19 @@ def print_table(bench: Bench, summary: dict[str, object], meta: dict[str, object
     for key, value in summary.items():
         if key.endswith("ratio_vs_go") or "_ratio_vs_go_" in key:
             print(f"  {key:<42} {value:6.2f}")
+    print(f"  {'loader_ratio_vs_sequential':<42} {summary['loader_ratio_vs_sequential']:6.2f}")
+    print(f"  {'ttfb_p50_vs_go_lib (above 1: slower)':<42} {summary['ttfb_p50_vs_go_lib']:6.2f}")
+    print(f"  {'ttfb_p99_vs_go_lib':<42} {summary['ttfb_p99_vs_go_lib']:6.2f}")
     for key, value in summary["picks"].items():  # type: ignore[union-attr]
         print(f"  best {key:<37} {value}")
+    print("\nfraction of the limit (the nodes' line rate for the segments in flight, or the cores at its CPU cost)")
+    for d, sides in summary["limit_fraction"].items():  # type: ignore[union-attr]
+        for name, lim in sides.items():
+            print(f"  {name:<{width}} {lim['fraction']:5.2f} of {lim['limit_mibps']:7.1f} MiB/s ({lim['binds']})")
+    print("\nRSS growth beside the byte budget")
+    for what, m in summary["memory_vs_budget"].items():  # type: ignore[union-attr]
+        print(f"  {what:<14} {m['rss_peak_delta_bytes'] / MiB:7.1f} MiB, budget {m['budget_bytes'] / MiB:6.1f} MiB, "
+              f"excess {m['excess_bytes'] / MiB:6.1f} MiB")
     print()
 
 
@@ -506,7 +647,9 @@ def main(argv: list[str] | None = None) -> int:
         lib = GoLib(net.access)
         meta = {**machine(), "go_cli_version": cli.version(), "uplink_py": uplink_py.__version__, "plan": plan.name,
                 "bucket": bucket, "profile": net.profile}
-        bench = Bench(plan, project, cli, lib, bucket, tmp)
+        shape = net.shape()
+        meta["rs"] = shape.rs if shape else None
+        bench = Bench(plan, project, cli, lib, bucket, tmp, shape)
         bench.run()
         summary = summarize(bench)
     meta["seconds"] = round(time.perf_counter() - started, 1)

@@ -27,6 +27,9 @@ RATIOS = (
     "download_parallel_ratio_vs_go_best",
     "upload_parallel_ratio_vs_go_best",
     "small_objects_ratio_vs_go",
+    "loader_ratio_vs_sequential",
+    "ttfb_p50_vs_go_lib",
+    "ttfb_p99_vs_go_lib",
     "tracemalloc_peak_bytes",
 )
 
@@ -39,6 +42,7 @@ def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
         "STORJ_TEST_PASSPHRASE": storj_network.passphrase,
         "STORJ_TEST_ACCESS": storj_network.access,
         "STORJ_TEST_UPLINK_CLI": storj_network.uplink_cli,
+        "STORJ_TEST_NETWORK_DIR": str(storj_network.directory or ""),
     }
     res = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--json"],
@@ -53,6 +57,10 @@ def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
         assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
         assert math.isfinite(value) and value > 0, (key, value)
     assert doc["meta"]["plan"] == "smoke"
+    for direction, sides in doc["limit_fraction"].items():
+        assert direction in ("down", "up") and 4 <= len(sides) <= 5, sides  # the CLI's best may be its default
+        assert all(0 < s["fraction"] and s["binds"] in ("cpu", "network") for s in sides.values()), sides
+    assert set(doc["memory_vs_budget"]) == {"single down", "parallel down", "single up", "parallel up", "ObjectLoader"}
     assert "download_ratio_vs_go" in res.stdout.split(lines[-1])[0]  # the table came first
     # the run removed its bucket
     assert doc["meta"]["bucket"].startswith("bench-")

@@ -465,3 +465,51 @@ def test_uploads_cancelled_while_a_slow_satellite_begins_them_leave_nothing(net:
     assert left == []
     assert max(t[0] for t in took) < 1.0, took
     assert max(t[1] for t in took) < 1.5, took
+
+
+def test_a_writer_whose_part_fails_stores_nothing(net: FaultNetwork, project: Any) -> None:
+    """Every node resets its streams while parts of an open_writer upload: the failure
+    comes out of write() or close(), nothing is committed, the old object stays, and no
+    pending upload is left once the background abort is through."""
+    from uplink_py.errors import StorjException
+
+    key, part = "writer/failing", 5 * MiB
+    project.upload_bytes("faults", key, b"the old object")
+    writer = project.open_writer("faults", key, max_concurrency=2, part_size=part)
+    writer.write(random_bytes(part))  # the first part is on its way
+    net.faults.set("nodes", "reset", after_bytes=4096)
+    try:
+        with pytest.raises(StorjException):
+            for _ in range(6):
+                writer.write(random_bytes(part))
+            writer.close()
+    finally:
+        net.faults.clear()
+    assert writer.closed
+    assert project.download_bytes("faults", key) == b"the old object"
+    deadline = time.monotonic() + 10
+    while pending(project, key) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pending(project, key) == []
+
+
+def test_a_reader_whose_range_fails_raises_then_reads_on(net: FaultNetwork, project: Any) -> None:
+    """A range that fails under the reader raises (no bytes of it are returned); once
+    the nodes answer again the same reader reads on from where it stood, byte-exact."""
+    from uplink_py.errors import StorjException
+
+    data = random_bytes(6 * MiB)
+    project.upload_bytes("faults", "reader/flaky", data)
+    with project.open_reader("faults", "reader/flaky", max_concurrency=2, block_size=MiB) as reader:
+        head = reader.read(MiB // 2)
+        net.faults.set("nodes", "reset", after_bytes=4096)
+        try:
+            with pytest.raises(StorjException):
+                while reader.read(MiB):  # the read ahead already in memory may come first
+                    pass
+        finally:
+            net.faults.clear()
+        at = reader.tell()
+        rest = reader.read()
+    assert head == data[: MiB // 2]
+    assert rest == data[at:] and at < len(data)

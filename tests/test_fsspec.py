@@ -531,28 +531,32 @@ def test_open_read_seek(fs: StorjFileSystem, blob: tuple[str, bytes]) -> None:
 def test_open_read_uses_ranged_downloads_and_readahead(
     fs: StorjFileSystem, blob: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from uplink_py import engine
+    from uplink_py.engine import reader
 
     path, data = blob
     calls: list[tuple[int, int]] = []
-    original = engine.read_range
+    original = reader.open_pinned
 
-    def traced(project: Any, pinned: Any, start: int, end: int) -> bytes:  # a spy: the real read runs
-        calls.append((start, end))
-        return original(project, pinned, start, end)
+    def traced(project: Any, pinned: Any, start: int, length: int, scope: Any) -> Any:  # a spy: the real read runs
+        calls.append((start, start + length))
+        return original(project, pinned, start, length, scope)
 
-    monkeypatch.setattr(engine, "read_range", traced)
+    monkeypatch.setattr(reader, "open_pinned", traced)
     block = 512 * 1024
     with fs.open(path, "rb", block_size=block) as f:
         chunks = [f.read(1000) for _ in range(400)]  # 400 KB of small sequential reads
     assert b"".join(chunks) == data[:400_000]
-    assert len(calls) == 1  # one ranged download, the rest served from the readahead
-    assert calls[0][0] == 0 and calls[0][1] is not None and calls[0][1] - calls[0][0] >= block
+    assert calls == [(0, block)]  # one ranged download, the rest served from it; no read ahead yet
     calls.clear()
     with fs.open(path, "rb", block_size=block) as f:
         f.seek(2 * MiB)
         assert f.read(100) == data[2 * MiB:2 * MiB + 100]
-    assert len(calls) == 1 and calls[0][0] == 2 * MiB and calls[0][1] < len(data)  # not the whole object
+    assert calls == [(2 * MiB, 2 * MiB + reader.MIN_RANDOM_READ)]  # a seek: what is needed, not the rest
+    calls.clear()
+    with fs.open(path, "rb", block_size=block) as f:  # reading through: ranges ahead, consecutive
+        assert_same_bytes(f.read(), data)
+    assert calls[0] == (0, block) and all(a[1] == b[0] for a, b in zip(calls, calls[1:]))
+    assert calls[-1][1] == len(data)
 
 
 @pytest.mark.parametrize("cache_type", ["readahead", "bytes", "blockcache", "first", "all", "none"])

@@ -276,8 +276,10 @@ def _upload_jobs(project: Project, args: argparse.Namespace, src: Path | None, d
             raise CliError("cp from stdin needs a full object URL (sj://BUCKET/KEY)", EXIT_USAGE)
 
         def from_stdin(progress: Callback) -> None:
-            with about(dst):  # committed only once stdin ended and every byte was written
-                engine.upload(project, dst.bucket, dst.key, sys.stdin.buffer, progress=progress)
+            # parts go up while stdin is read; committed only once it ended and every part is in
+            with about(dst), project.open_writer(dst.bucket, dst.key, max_concurrency=args.parallelism,
+                                                 part_size=args.part_size) as writer:
+                _pump(sys.stdin.buffer.readinto, writer.write, progress)  # type: ignore[union-attr]  # a BufferedReader
 
         return [(0, "-", from_stdin)]
     if src.is_dir():
@@ -352,9 +354,23 @@ def _copy_jobs(project: Project, args: argparse.Namespace, src: Remote, dst: Rem
     return [(0, str(src), copy(src, dst.child(key)))]
 
 
+def _pump(readinto: Callable[[memoryview], int | None], write: Callable[[memoryview], object],
+          progress: Callback = None) -> None:
+    """Copies until ``readinto`` gives 0, through one reused buffer."""
+    done = 0
+    with memoryview(bytearray(engine.CHUNK)) as buffer:
+        while count := readinto(buffer):
+            with buffer[:count] as chunk:
+                write(chunk)
+            done += count
+            if progress is not None:
+                progress(done, 0)
+
+
 def _cat(project: Project, remote: Remote) -> None:
-    with about(remote), project.download_object(remote.bucket, remote.key) as download:
-        download.read_file(sys.stdout.buffer, engine.CHUNK)
+    # ranges in flight ahead of the pipe; every byte of one version (or an error, exit 1)
+    with about(remote), project.open_reader(remote.bucket, remote.key) as reader:
+        _pump(reader.readinto, sys.stdout.buffer.write)
     sys.stdout.buffer.flush()
 
 

@@ -27,9 +27,11 @@ Storj has buckets and objects; directories are key prefixes ending in ``/``, as 
 The root lists buckets; ``mkdir``/``rmdir`` of a top-level name create and remove
 buckets, and of deeper paths do nothing that can be seen (prefixes exist while objects
 under them exist). Objects are immutable: files open for reading (``rb``) or writing
-(``wb``, ``xb``), not appending. A written file is streamed to Storj block by block and
-becomes visible, whole, when it is closed; leaving its ``with`` block by an exception,
-``discard()``, or dropping it unclosed aborts the upload and nothing is stored.
+(``wb``, ``xb``), not appending. A written file uploads parallel parts while it is
+written (:class:`uplink_py.engine.ObjectWriter`) and becomes visible, whole, when it is
+closed; leaving its ``with`` block by an exception, ``discard()``, or dropping it unclosed
+aborts the upload and nothing is stored. A file read sequentially keeps parallel ranges
+in flight ahead of the reader (:class:`uplink_py.engine.ObjectReader`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
+from fsspec.caching import BaseCache  # type: ignore[import-untyped,unused-ignore]
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback  # type: ignore[import-untyped,unused-ignore]
 from fsspec.spec import (  # type: ignore[import-untyped,unused-ignore]
     AbstractBufferedFile,
@@ -54,7 +57,16 @@ from fsspec.utils import isfilelike  # type: ignore[import-untyped,unused-ignore
 
 from . import engine
 from .credentials import Credentials
-from .engine import DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, ProgressCallback, Tuning
+from .engine import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MANY_CONCURRENCY,
+    DEFAULT_PART_SIZE,
+    CancelScope,
+    ObjectReader,
+    ObjectWriter,
+    ProgressCallback,
+    Tuning,
+)
 from .errors import (
     BucketAlreadyExistError,
     BucketNameInvalidError,
@@ -67,7 +79,6 @@ from .module_classes import Bucket, ListObjectsOptions, Object, UploadOptions
 
 if TYPE_CHECKING:
     from .project import Project
-    from .upload import Upload
 
 __all__ = ["StorjFile", "StorjFileSystem"]
 
@@ -670,17 +681,45 @@ class _Compressed(io.BufferedIOBase):
                 super().close()
 
 
+class _ReaderCache(BaseCache):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
+    """fsspec's cache interface over an ObjectReader (``cache_type="parallel"``): every
+    read is served by the reader, which reads ahead while reads are sequential."""
+
+    name = "parallel"
+
+    def __init__(self, reader: ObjectReader) -> None:
+        super().__init__(reader.block_size, None, reader.size)
+        self.reader = reader
+
+    def _fetch(self, start: int | None, stop: int | None) -> bytes:
+        start = 0 if start is None else start
+        stop = self.size if stop is None else min(stop, self.size)
+        if start >= stop:
+            return b""
+        self.reader.seek(start)
+        return self.reader.read(stop - start)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
 class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
     """One Storj object open for reading or writing (made by ``StorjFileSystem.open``).
 
-    Reading (``rb``): seekable; each cache miss is one ranged download of at least
-    ``block_size`` bytes, cached by fsspec's ``cache_type`` ("readahead" by default;
-    "bytes", "blockcache", "all", "none" and the others work too). Every read returns
-    bytes of the object version found when the file was opened; once that version is
-    replaced or deleted, reads that need the network raise ObjectChangedError.
+    Reading (``rb``): seekable. The default ``cache_type="parallel"`` is an
+    :class:`~uplink_py.engine.ObjectReader`: a sequential reader has up to the
+    filesystem's ``max_concurrency`` ranges of ``block_size`` bytes in flight ahead of it,
+    a read after a seek fetches what it needs (at least 256 KiB) and nothing ahead.
+    fsspec's own caches work too (``cache_type`` "readahead", "bytes", "blockcache",
+    "all", "none"...: each miss one ranged download of at least ``block_size``). Every
+    read returns bytes of the object version found when the file was opened; once that
+    version is replaced or deleted, reads that need the network raise ObjectChangedError.
 
-    Writing (``wb``, ``xb``): written bytes are streamed to one upload in ``block_size``
-    blocks. The object is committed by ``close()`` when no exception is propagating
+    Writing (``wb``, ``xb``): written bytes go to an :class:`~uplink_py.engine.ObjectWriter`
+    that uploads parts of the filesystem's ``part_size`` while the file is written, up to
+    4 at once (memory: at most 5 part buffers, 320 MiB with the default 64 MiB parts; a
+    file smaller than one part holds only its bytes and goes up as one upload at
+    ``close()``). The object is committed by ``close()`` when no exception is propagating
     (inside ``fs.transaction``, by the transaction's end) and becomes visible whole.
     It is aborted, and the object that was under the key stays, when the file is closed
     while an exception propagates (a ``with`` block of ``fs.open`` or ``fsspec.open``,
@@ -700,7 +739,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         mode: str = "rb",
         block_size: int | str | None = "default",
         autocommit: bool = True,
-        cache_type: str = "readahead",
+        cache_type: str = "parallel",
         cache_options: dict[str, Any] | None = None,
         size: int | None = None,
         metadata: Mapping[str, str] | None = None,
@@ -712,7 +751,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         if mode not in ("rb", "wb", "xb"):
             raise ValueError(f"unsupported mode {mode!r}: use 'rb', 'wb' or 'xb'")
         self.bucket, self.key = fs._split_key(path)
-        self._upload: Upload | None = None
+        self._upload: ObjectWriter | None = None
         self._discarded = False
         self._metadata = dict(metadata) if metadata is not None else None
         self._expires = expires
@@ -730,10 +769,14 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
             size = self._pinned.size
         if mode == "xb" and fs.exists(path):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
+        parallel = mode == "rb" and cache_type == "parallel"
         super().__init__(
-            fs, path, mode, block_size, autocommit, cache_type=cache_type, cache_options=cache_options,
-            size=size, **kwargs,
+            fs, path, mode, block_size, autocommit, cache_type="none" if parallel else cache_type,
+            cache_options=cache_options, size=size, **kwargs,
         )
+        if parallel:
+            self.cache = _ReaderCache(ObjectReader(fs.project, self.bucket, self.key, max_concurrency=fs.max_concurrency,
+                                                   block_size=self.blocksize, pinned=self._pinned))
         if info is not None:
             self._details = info
 
@@ -746,7 +789,9 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
     # writing
 
     def _initiate_upload(self) -> None:
-        self._upload = self.fs.project.upload_object(self.bucket, self.key, UploadOptions(expires=self._expires))
+        tuning = Tuning(min(self.fs.max_concurrency, DEFAULT_CONCURRENCY), self.fs.part_size)
+        self._upload = ObjectWriter(self.fs.project, self.bucket, self.key, options=UploadOptions(expires=self._expires),
+                                    metadata=self._metadata, tuning=tuning)
 
     def _upload_chunk(self, final: bool = False) -> bool:
         upload = self._upload
@@ -768,9 +813,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         if upload is None or self._discarded:
             raise ValueError("nothing to commit: the file was not closed, or was discarded")
         try:
-            if self._metadata:
-                upload.set_custom_metadata(self._metadata)
-            upload.commit()
+            upload.close()  # commits: every part, then the object
         except BaseException:
             self._abort()
             raise
@@ -800,6 +843,8 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         if self.mode != "rb" and not self.closed and self._failing():
             self.discard()
             return
+        if isinstance(getattr(self, "cache", None), _ReaderCache):
+            self.cache.close()
         super().close()
 
     def _failing(self) -> bool:

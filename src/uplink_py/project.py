@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Union
 
 from . import _native, engine
 from ._core import Project as _CoreProject
-from .engine import DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, ProgressCallback, Tuning
+from .engine import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MANY_CONCURRENCY,
+    DEFAULT_PART_SIZE,
+    ObjectReader,
+    ObjectWriter,
+    ProgressCallback,
+    Tuning,
+)
+from .engine.reader import DEFAULT_BLOCK_SIZE as READ_BLOCK_SIZE
 from .engine.uploads import Metadata
 from .module_classes import DownloadOptions, Object, UploadOptions
 
@@ -75,6 +84,39 @@ class Project(_CoreProject):
         return engine.upload(self, bucket_name, storj_path, path, options=upload_options,
                                   metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size),
                                   progress=progress)
+
+    def open_writer(
+        self,
+        bucket_name: str,
+        storj_path: str,
+        upload_options: UploadOptions | None = None,
+        custom_metadata: Metadata = None,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        part_size: int = DEFAULT_PART_SIZE,
+    ) -> ObjectWriter:
+        """A binary file object that uploads ``part_size`` parts, ``max_concurrency`` at a
+        time, while it is written (at most ``max_concurrency + 1`` part buffers in memory).
+        ``close()`` or a clean ``with`` exit commits; an exception leaving the ``with``
+        block, ``abort()`` or any failure stores nothing (see :class:`~uplink_py.engine.ObjectWriter`)."""
+        return ObjectWriter(self, bucket_name, storj_path, options=upload_options, metadata=custom_metadata,
+                            tuning=Tuning(max_concurrency, part_size))
+
+    def open_reader(
+        self,
+        bucket_name: str,
+        storj_path: str,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        block_size: int = READ_BLOCK_SIZE,
+        max_bytes_ahead: int | None = None,
+    ) -> ObjectReader:
+        """A seekable binary file object over the object's current version that keeps up
+        to ``max_concurrency`` ranges of ``block_size`` bytes in flight ahead of a
+        sequential reader (at most ``max_bytes_ahead``, default their product); see
+        :class:`~uplink_py.engine.ObjectReader`."""
+        return ObjectReader(self, bucket_name, storj_path, max_concurrency=max_concurrency, block_size=block_size,
+                            max_bytes_ahead=max_bytes_ahead)
 
     def download_bytes(
         self,

@@ -8,7 +8,9 @@ Layers, one way down: integrations (:mod:`uplink_py.fsspec`, :mod:`uplink_py.aio
 - :mod:`.tasks`: cancellation scopes, progress, the worker pool;
 - :mod:`.projects`: one shared project per process and credentials;
 - :mod:`.sources` / :mod:`.uploads`: any readable source, committed only on success;
-- :mod:`.targets` / :mod:`.downloads`: one object version whole, local files atomically.
+- :mod:`.targets` / :mod:`.downloads`: one object version whole, local files atomically;
+- :mod:`.writer` / :mod:`.reader`: file objects that upload parts while they are written
+  and read ahead in parallel ranges.
 """
 
 from .downloads import (
@@ -27,6 +29,8 @@ from .settings import CHUNK, DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFA
 from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
 from .uploads import Metadata, upload, upload_many
+from .reader import ObjectReader
+from .writer import ObjectWriter
 
 __all__ = [
     "CHUNK",
@@ -37,6 +41,8 @@ __all__ = [
     "ProjectSource",
     "Metadata",
     "MiB",
+    "ObjectReader",
+    "ObjectWriter",
     "Pinned",
     "Progress",
     "ProgressCallback",

@@ -565,7 +565,8 @@ def print_table(bench: Bench, summary: dict[str, object], meta: dict[str, object
           f"load average {meta['loadavg_start'][0]} at start, {meta['loadavg_end'][0]} at end\n")
     width = max(len(k) for k in bench.figures) + 2
     sections = [
-        ("one large object (MiB/s)", lambda k: k.startswith(("py single", "py parallel", "go lib", "go cp")) and "-r" not in k),
+        ("one large object (MiB/s)", lambda k: k.startswith(("py single", "py parallel", "go lib", "go cp"))
+         and "-r" not in k and "first byte" not in k),
         ("many small objects (objects/s)", lambda k: "many" in k or "-r" in k or "ObjectLoader c=" in k
          or "sequential" in k),
         ("memory (from/to numpy)", lambda k: k.startswith(("tracemalloc", "RSS"))),

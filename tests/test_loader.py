@@ -304,3 +304,113 @@ def test_fork_before_use_works(storj_network: StorjNetwork, data_bucket: str) ->
     assert res.returncode == 0, res.stderr[-3000:].replace(storj_network.access, "<access>")
     sizes = [len(BLOBS[k]) for k in KEYS[:4]]
     assert res.stdout == repr(sizes + sizes)
+
+
+# ---------------------------------------------------------------- dataset features
+
+
+def header_and_tail(key: str, reader: Any) -> tuple[str, bytes, bytes, int]:
+    """A reader transform (picklable): 16 bytes at the start, 16 at the end, and the size."""
+    head = reader.read(16)
+    reader.seek(-16, 2)
+    return key, head, reader.read(16), reader.size
+
+
+def test_datasets_from_a_prefix(access: Any, data_bucket: str) -> None:
+    from uplink_py.loader import ObjectDataset, ObjectIterableDataset
+
+    mapped = ObjectDataset.from_prefix(access, data_bucket, "data/", transform=key_and_digest)
+    assert mapped.keys == KEYS and [mapped[i] for i in (0, 39)] == _digests([KEYS[0], KEYS[39]])
+    iterable = ObjectIterableDataset.from_prefix(access, data_bucket, "data/", key_and_digest, max_concurrency=4)
+    assert list(iterable) == _digests(KEYS)
+    assert ObjectDataset.from_prefix(access, data_bucket, "nothing-here/").keys == []
+
+
+def test_iterable_dataset_shuffles_per_epoch_across_real_workers(storj_network: StorjNetwork,
+                                                                 data_bucket: str) -> None:
+    """shuffle=True: the same seed and epoch give the same order in every worker (each key
+    once per epoch across 2 spawned DataLoader workers), another epoch another order."""
+    import torch
+    from uplink_py.loader import TorchObjectIterableDataset
+
+    dataset = TorchObjectIterableDataset(storj_network.access, data_bucket, KEYS, key_digest_worker, shuffle=True,
+                                         seed=7)
+    orders = []
+    for epoch in (0, 1):
+        dataset.set_epoch(epoch)
+        want = dataset.epoch_keys()
+        loader_ = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, multiprocessing_context="spawn")
+        assert _by_worker(list(loader_)) == {w: want[w::2] for w in range(2)}
+        orders.append(want)
+    assert sorted(orders[0]) == sorted(KEYS) and orders[0] != orders[1] and orders[0] != KEYS
+    again = TorchObjectIterableDataset(storj_network.access, data_bucket, KEYS, shuffle=True, seed=7)
+    again.set_epoch(1)
+    assert again.epoch_keys() == orders[1]  # seeded: reproducible
+
+
+def test_a_failed_object_raises_or_is_skipped(access: Any, data_bucket: str) -> None:
+    from uplink_py.errors import ObjectNotFoundError
+    from uplink_py.loader import ObjectIterableDataset, ObjectLoader, SkippedObjectWarning
+
+    keys = [KEYS[0], "data/missing.bin", KEYS[1]]
+    with pytest.raises(ObjectNotFoundError):
+        list(ObjectIterableDataset(access, data_bucket, keys))
+    with pytest.warns(SkippedObjectWarning, match="missing"):
+        got = [k for k, _ in ObjectIterableDataset(access, data_bucket, keys, on_error="skip")]
+    assert got == [KEYS[0], KEYS[1]]
+    loader_ = ObjectLoader(access, data_bucket, keys, on_error="skip", copy=True)
+    with pytest.warns(SkippedObjectWarning):
+        assert [k for k, _ in loader_] == [KEYS[0], KEYS[1]]
+    assert loader_.stats.skipped == 1 and loader_.stats.objects == 2
+    with pytest.warns(SkippedObjectWarning):  # the reader mode skips too
+        got = [k for k, *_ in ObjectIterableDataset(access, data_bucket, keys, header_and_tail, item="reader",
+                                                    on_error="skip")]
+    assert got == [KEYS[0], KEYS[1]]
+    with pytest.raises(ValueError):
+        ObjectLoader(access, data_bucket, keys, on_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        ObjectIterableDataset(access, data_bucket, keys, item="bytes")  # type: ignore[arg-type]
+
+
+def test_retries_outlast_a_transient_failure(access: Any, data_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first attempt of every object fails with a network error (the real download
+    runs on the second): retries=1 gets every object whole, retries=0 raises."""
+    from uplink_py import loader
+    from uplink_py.errors import InternalError
+    from uplink_py.project import Project
+
+    failed: set[str] = set()
+    real = Project.download_object
+
+    def flaky(self: Any, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
+        if key not in failed:
+            failed.add(key)
+            raise InternalError("connection reset by peer (injected)")
+        return real(self, bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(Project, "download_object", flaky)
+    monkeypatch.setattr(loader, "RETRY_PAUSE", 0.01)
+    keys = KEYS[:6]
+    got = [(k, hashlib.sha256(a).hexdigest()) for k, a in loader.ObjectLoader(access, data_bucket, keys, retries=1,
+                                                                            copy=True)]
+    assert got == _digests(keys)
+    assert [loader.ObjectDataset(access, data_bucket, [KEYS[7]], key_and_digest, retries=1)[0]] == _digests([KEYS[7]])
+    failed.clear()
+    with pytest.raises(InternalError, match="injected"):
+        list(loader.ObjectLoader(access, data_bucket, keys, retries=0))
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_reader_items_in_dataloader_workers(storj_network: StorjNetwork, data_bucket: str, method: str) -> None:
+    """item="reader": the transform gets a seekable reader and reads only what it needs."""
+    import torch
+    from uplink_py.loader import TorchObjectDataset, TorchObjectIterableDataset
+
+    want = [(k, BLOBS[k][:16], BLOBS[k][-16:], len(BLOBS[k])) for k in KEYS[:8]]
+    mapped = TorchObjectDataset(storj_network.access, data_bucket, KEYS[:8], header_and_tail, item="reader")
+    loader_ = torch.utils.data.DataLoader(mapped, batch_size=None, num_workers=2, multiprocessing_context=method)
+    assert [tuple(x) for x in loader_] == want
+    iterable = TorchObjectIterableDataset(storj_network.access, data_bucket, KEYS[:8], header_and_tail,
+                                          item="reader")
+    loader_ = torch.utils.data.DataLoader(iterable, batch_size=None, num_workers=2, multiprocessing_context=method)
+    assert sorted(tuple(x) for x in loader_) == sorted(want)

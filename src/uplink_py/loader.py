@@ -25,7 +25,12 @@ same classes deriving from torch's ``Dataset``/``IterableDataset`` (torch is imp
 when those names are first used). A dataset pickles to its serialized grant, bucket and
 keys; each worker process opens its own project on first use. The iterable dataset gives
 each DataLoader worker (and each ``shard``, for distributed training) its own slice of
-the keys, so every key is read exactly once per epoch.
+the keys, so every key is read exactly once per epoch. Both build from a key list or
+from a prefix (``from_prefix``, listed once), can hand the transform a seekable
+:class:`~uplink_py.engine.ObjectReader` instead of the whole object (``item="reader"``),
+retry transient failures (``retries``); the iterable one shuffles per epoch from a seed
+(``shuffle=True``, ``set_epoch``) and can skip a failed object with a warning
+(``on_error="skip"``), as can :class:`ObjectLoader`.
 
 **Worker start methods.** Use ``multiprocessing_context="spawn"`` or ``"forkserver"``
 in the DataLoader. ``fork`` (Linux's default) only works while the parent process has
@@ -38,18 +43,21 @@ module, so plain ``fork`` works as long as the parent only does that.
 
 from __future__ import annotations
 
+import random
 import sys
 import threading
+import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from . import engine
+from . import engine, errors
 from .engine import DEFAULT_MANY_CONCURRENCY as DEFAULT_CONCURRENCY
 from .credentials import AccessLike, Credentials, open_project
-from .engine import CancelScope, MiB, Stopped
+from .engine import CancelScope, MiB, ObjectReader, Stopped
 from .module_classes import ListObjectsOptions
 
 if TYPE_CHECKING:
@@ -64,9 +72,12 @@ T = TypeVar("T")
 DEFAULT_BYTES_IN_FLIGHT = 256 * MiB
 
 Transform = Callable[[str, "Array"], T]
+ReaderTransform = Callable[[str, ObjectReader], T]
+D = TypeVar("D", bound="_Dataset")
 
 __all__ = [
     "LoaderStats",
+    "SkippedObjectWarning",
     "ObjectDataset",
     "ObjectIterableDataset",
     "ObjectLoader",
@@ -99,6 +110,7 @@ class LoaderStats:
     buffers_reused: int = 0
     peak_buffer_bytes: int = 0  # the most memory its buffers held at once
     peak_downloads: int = 0  # the most downloads in flight at once
+    skipped: int = 0  # objects that failed and were skipped (on_error="skip")
 
 
 class _Pass:
@@ -197,6 +209,10 @@ class ObjectLoader:
         max_concurrency: downloads in flight at once.
         max_bytes_in_flight: the memory budget of the buffers (see the module docs).
         copy: yield arrays of your own instead of pooled views valid until the next item.
+        retries: download attempts after the first for an object that fails with a
+            transient error (not a missing object, not a cancellation).
+        on_error: ``"raise"`` (the failed object's error at its turn) or ``"skip"``
+            (a :class:`SkippedObjectWarning` at its turn, and the pass goes on).
 
     Each ``iter()`` is one pass (``keys`` must then be re-iterable, like a list);
     ``stats`` describes the last pass. Leaving a pass early (``break``) cancels the
@@ -213,11 +229,15 @@ class ObjectLoader:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         max_bytes_in_flight: int = DEFAULT_BYTES_IN_FLIGHT,
         copy: bool = False,
+        retries: int = 0,
+        on_error: OnError = "raise",
     ) -> None:
         if (keys is None) == (prefix is None):
             raise ValueError("give either keys or prefix")
         engine.positive_int(max_concurrency, "max_concurrency")
         engine.positive_int(max_bytes_in_flight, "max_bytes_in_flight")
+        self.retries = engine.non_negative_int(retries, "retries")
+        self.on_error = _check_on_error(on_error)
         self.access = access
         self.bucket = bucket
         self.keys = keys
@@ -260,7 +280,14 @@ class ObjectLoader:
                     held = None
                 if not pending:
                     return
-                key, buffer, size = pending.popleft().result()
+                try:
+                    key, buffer, size = pending.popleft().result()
+                except errors.StorjException as exc:
+                    if self.on_error == "raise" or isinstance(exc, errors.CancelledError):
+                        raise
+                    _warn_skipped(exc)
+                    stats.skipped += 1
+                    continue
                 stats.objects += 1
                 stats.bytes += size
                 if self.copy or size == 0:
@@ -281,16 +308,22 @@ class ObjectLoader:
     def _fetch(self, project: Project, state: _Pass, index: int, key: str) -> tuple[str, Array, int]:
         buffer: Array | None = None
         try:
-            download = state.scope.call(project.download_object, self.bucket, key)
-            with state.scope.track(download), download:
-                state.started()
-                try:
-                    size = download.file_size()
-                    buffer = state.reserve(index, size)
-                    with memoryview(buffer[:size].data) as view:
-                        engine.read_exactly(download, view)
-                finally:
-                    state.finished()
+            for attempt in _attempts(self.retries):
+                with attempt:
+                    download = state.scope.call(project.download_object, self.bucket, key)
+                    with state.scope.track(download), download:
+                        state.started()
+                        try:
+                            size = download.file_size()
+                            if buffer is None:
+                                buffer = state.reserve(index, size)
+                            elif buffer.nbytes < size:  # its turn has passed: no bigger buffer now
+                                raise errors.ObjectChangedError(f"{self.bucket}/{key} grew between attempts")
+                            with memoryview(buffer[:size].data) as view:
+                                engine.read_exactly(download, view)
+                        finally:
+                            state.finished()
+            assert buffer is not None
             return key, buffer, size
         except BaseException:
             if buffer is not None:
@@ -298,6 +331,71 @@ class ObjectLoader:
             else:
                 state.skip(index)
             raise
+
+
+# ---------------------------------------------------------------- failures
+
+OnError = Literal["raise", "skip"]
+RETRY_PAUSE = 0.2  # seconds before the first retry, doubling, at most 2 s
+
+
+class SkippedObjectWarning(UserWarning):
+    """An object that failed and was skipped (``on_error="skip"``)."""
+
+
+def _check_on_error(value: object) -> OnError:
+    if value not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', not {value!r}")
+    return value
+
+
+def _warn_skipped(exc: BaseException) -> None:
+    warnings.warn(f"skipped: {exc}", SkippedObjectWarning, stacklevel=3)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another attempt: a network or satellite failure, a deadline, rate limiting;
+    not a missing object, a permission, a changed object or a cancellation."""
+    return isinstance(exc, (errors.InternalError, errors.TooManyRequestsError))
+
+
+class _Attempt:
+    def __init__(self, last: bool) -> None:
+        self.last = last
+        self.failed = False
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or self.last or not _transient(exc):
+            return False
+        self.failed = True
+        return True  # swallowed: the next attempt runs
+
+
+def _attempts(retries: int) -> Iterator[_Attempt]:
+    """``with attempt:`` blocks, up to ``retries`` more after the first, until one succeeds
+    (a transient error of the last one, and any other error, propagates)."""
+    for n in range(retries + 1):
+        attempt = _Attempt(last=n == retries)
+        yield attempt
+        if not attempt.failed:
+            return
+        time.sleep(min(2.0, RETRY_PAUSE * 2**n))
+
+
+def _open_item(project: Project, bucket: str, key: str, retries: int) -> Array:
+    """One object, whole, into an array of its own (with retries)."""
+    np = _numpy()
+    for attempt in _attempts(retries):
+        with attempt:
+            with project.download_object(bucket, key) as download:
+                array: Array = np.empty(download.file_size(), dtype=np.uint8)
+                with memoryview(array.data) as view:
+                    engine.read_exactly(download, view)
+            return array
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 # ---------------------------------------------------------------- datasets
@@ -329,43 +427,73 @@ class _ProjectPerProcess:
         return f"<{type(self).__name__} bucket={getattr(self, 'bucket', '?')!r} keys={len(getattr(self, 'keys', ()))}>"
 
 
-class ObjectDataset(_ProjectPerProcess, Generic[T]):
-    """Map-style dataset: ``dataset[i]`` is the object ``keys[i]``.
+ItemMode = Literal["array", "reader"]
 
-    An item is ``transform(key, array)`` when ``transform`` is given (it must be
-    picklable for worker processes), else ``(key, array)``; arrays are the caller's own.
-    """
 
-    def __init__(
-        self, access: AccessLike, bucket: str, keys: Sequence[str], transform: Transform[T] | None = None
-    ) -> None:
+def _check_item(value: object) -> ItemMode:
+    if value not in ("array", "reader"):
+        raise ValueError(f"item must be 'array' or 'reader', not {value!r}")
+    return value
+
+
+def _list_keys(access: AccessLike, bucket: str, prefix: str) -> list[str]:
+    """Every object key under ``prefix`` (recursive), sorted (Storj lists in the order of
+    the encrypted keys, which means nothing to a reader)."""
+    project = engine.shared_project(Credentials.of(access))
+    options = ListObjectsOptions(prefix=prefix, recursive=True)
+    return sorted(o.key for o in project.iter_objects(bucket, options) if not o.is_prefix)
+
+
+def _reader(project: Project, bucket: str, key: str, retries: int) -> ObjectReader:
+    for attempt in _attempts(retries):
+        with attempt:
+            return ObjectReader(project, bucket, key)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class _Dataset(_ProjectPerProcess):
+    """What both datasets share: keys, a transform, the item mode, retries."""
+
+    def __init__(self, access: AccessLike, bucket: str, keys: Sequence[str], transform: Any, item: ItemMode,
+                 retries: int) -> None:
         super().__init__(access)
         self.bucket = bucket
         self.keys = list(keys)
         self.transform = transform
+        self.item = _check_item(item)
+        self.retries = engine.non_negative_int(retries, "retries")
 
-    def __len__(self) -> int:
-        return len(self.keys)
+    @classmethod
+    def from_prefix(cls: type[D], access: AccessLike, bucket: str, prefix: str = "", *args: Any, **kwargs: Any) -> D:
+        """The dataset of every object under ``prefix``, listed now, sorted by key.
 
-    def __getitem__(self, index: int) -> T | tuple[str, Array]:
-        np = _numpy()
-        key = self.keys[index]
-        project = self._get_project()
-        with project.download_object(self.bucket, key) as download:
-            array: Array = np.empty(download.file_size(), dtype=np.uint8)
-            with memoryview(array.data) as view:
-                engine.read_exactly(download, view)
+        Listing opens a project in this process, which loads the native module: give the
+        DataLoader ``multiprocessing_context="spawn"`` or ``"forkserver"`` (see the module docs).
+        """
+        return cls(access, bucket, _list_keys(access, bucket, prefix), *args, **kwargs)
+
+    def _item(self, project: Project, key: str) -> Any:
+        if self.item == "reader":
+            reader = _reader(project, self.bucket, key, self.retries)
+            if self.transform is None:
+                return key, reader  # the caller's to close
+            with reader:
+                return self.transform(key, reader)
+        array = _open_item(project, self.bucket, key, self.retries)
         return self.transform(key, array) if self.transform is not None else (key, array)
 
 
-class ObjectIterableDataset(_ProjectPerProcess, Generic[T]):
-    """Iterable dataset over ``keys``, prefetched by an :class:`ObjectLoader`.
+class ObjectDataset(_Dataset, Generic[T]):
+    """Map-style dataset: ``dataset[i]`` is the object ``keys[i]`` (or
+    :meth:`from_prefix`: every object under a prefix).
 
-    In a DataLoader worker it reads only that worker's slice of the keys;
-    ``shard=(rank, world_size)`` slices further for distributed training. Items are
-    ``transform(key, array)`` (the array is a pooled view, valid during the call only:
-    ``transform`` must copy or decode it) or, without a transform, ``(key, array)`` with
-    an array of its own.
+    An item is ``transform(key, data)`` when ``transform`` is given (it must be picklable
+    for worker processes), else ``(key, data)``. ``data`` is the object's bytes in an array
+    of its own, or with ``item="reader"`` an open :class:`~uplink_py.engine.ObjectReader`
+    (seekable, one version, read ahead in parallel) from which the transform reads what
+    it needs: a frame of a video, a member of an archive; it is closed once the transform
+    returns (without a transform the caller closes it). ``retries`` more attempts are
+    made for a transient failure (network, deadline, rate limit) before it raises.
     """
 
     def __init__(
@@ -373,33 +501,99 @@ class ObjectIterableDataset(_ProjectPerProcess, Generic[T]):
         access: AccessLike,
         bucket: str,
         keys: Sequence[str],
-        transform: Transform[T] | None = None,
+        transform: Transform[T] | ReaderTransform[T] | None = None,
+        *,
+        item: ItemMode = "array",
+        retries: int = 0,
+    ) -> None:
+        super().__init__(access, bucket, keys, transform, item, retries)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._item(self._get_project(), self.keys[index])
+
+
+class ObjectIterableDataset(_Dataset, Generic[T]):
+    """Iterable dataset over ``keys`` (or :meth:`from_prefix`), prefetched by an
+    :class:`ObjectLoader`.
+
+    In a DataLoader worker it reads only that worker's slice of the keys;
+    ``shard=(rank, world_size)`` slices further for distributed training. With
+    ``shuffle=True`` each epoch reads the keys in an order drawn from ``seed`` and the
+    epoch (:meth:`set_epoch`, as with torch's DistributedSampler): every worker and rank
+    draws the same order, so the slices still cover every key once. Items are
+    ``transform(key, array)`` (the array is a pooled view, valid during the call only:
+    ``transform`` must copy or decode it) or, without a transform, ``(key, array)`` with
+    an array of its own; ``item="reader"`` hands the transform an open
+    :class:`~uplink_py.engine.ObjectReader` instead (no whole-object prefetch). A failed
+    object raises at its turn, or with ``on_error="skip"`` is left out with a
+    :class:`SkippedObjectWarning`; ``retries`` as for :class:`ObjectDataset`.
+    """
+
+    def __init__(
+        self,
+        access: AccessLike,
+        bucket: str,
+        keys: Sequence[str],
+        transform: Transform[T] | ReaderTransform[T] | None = None,
         *,
         shard: tuple[int, int] = (0, 1),
         max_concurrency: int = DEFAULT_CONCURRENCY,
         max_bytes_in_flight: int = DEFAULT_BYTES_IN_FLIGHT,
+        shuffle: bool = False,
+        seed: int = 0,
+        item: ItemMode = "array",
+        retries: int = 0,
+        on_error: OnError = "raise",
     ) -> None:
-        super().__init__(access)
+        super().__init__(access, bucket, keys, transform, item, retries)
         rank, world = shard
         if not 0 <= rank < world:
             raise ValueError("shard must be (rank, world_size) with 0 <= rank < world_size")
-        self.bucket = bucket
-        self.keys = list(keys)
-        self.transform = transform
         self.shard = shard
         self.max_concurrency = max_concurrency
         self.max_bytes_in_flight = max_bytes_in_flight
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self.on_error = _check_on_error(on_error)
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch whose order ``shuffle`` draws (call it before each epoch's iteration)."""
+        self.epoch = engine.non_negative_int(epoch, "epoch")
+
+    def epoch_keys(self) -> list[str]:
+        """Every key, in this epoch's order."""
+        keys = list(self.keys)
+        if self.shuffle:
+            random.Random(self.seed * 1_000_003 + self.epoch).shuffle(keys)
+        return keys
 
     def shard_keys(self) -> list[str]:
         """The keys this process reads: its slice by rank, then by DataLoader worker."""
         worker, workers = _worker_shard()
         rank, world = self.shard
-        return self.keys[rank * workers + worker :: world * workers]
+        return self.epoch_keys()[rank * workers + worker :: world * workers]
 
-    def __iter__(self) -> Iterator[T | tuple[str, Array]]:
+    def __iter__(self) -> Iterator[Any]:
+        project = self._get_project()
+        if self.item == "reader":
+            for key in self.shard_keys():
+                try:
+                    item = self._item(project, key)
+                except errors.StorjException as exc:
+                    if self.on_error == "raise" or isinstance(exc, errors.CancelledError):
+                        raise
+                    _warn_skipped(exc)
+                    continue
+                yield item
+            return
         loader = ObjectLoader(
-            self._get_project(), self.bucket, self.shard_keys(), max_concurrency=self.max_concurrency,
+            project, self.bucket, self.shard_keys(), max_concurrency=self.max_concurrency,
             max_bytes_in_flight=self.max_bytes_in_flight, copy=self.transform is None,
+            retries=self.retries, on_error=self.on_error,
         )
         for key, array in loader:
             yield self.transform(key, array) if self.transform is not None else (key, array)

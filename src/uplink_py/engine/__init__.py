@@ -25,7 +25,16 @@ from .downloads import (
     read_range,
 )
 from .projects import ProjectSource, close_shared_project, shared_project
-from .settings import CHUNK, DEFAULT_CONCURRENCY, DEFAULT_MANY_CONCURRENCY, DEFAULT_PART_SIZE, MiB, Tuning, positive_int
+from .settings import (
+    CHUNK,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MANY_CONCURRENCY,
+    DEFAULT_PART_SIZE,
+    MiB,
+    Tuning,
+    non_negative_int,
+    positive_int,
+)
 from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
 from .uploads import Metadata, upload, upload_many
@@ -58,6 +67,7 @@ __all__ = [
     "executor",
     "open_source",
     "pin",
+    "non_negative_int",
     "positive_int",
     "read_exactly",
     "read_range",

@@ -144,7 +144,7 @@ class ObjectReader(io.RawIOBase):
                 if self._position >= block.end:
                     self._window.popleft()
                     self._ahead = min(self._concurrency, 2 * self._ahead)
-                    self._top_up()
+                    self._top_up(block.end)
             self._last_end = self._position
             return done
 
@@ -185,15 +185,16 @@ class ObjectReader(io.RawIOBase):
         self._ahead = 1
         if sequential:
             self._schedule(position, self._block)
-            self._top_up()
         else:  # random access: only what is asked for, and no read ahead yet
             self._schedule(position, max(want, MIN_RANDOM_READ))
         return self._window[0]
 
-    def _top_up(self) -> None:
-        """Read ahead: ranges after the window's end, within the count and byte budget."""
-        while self._window and len(self._window) < self._ahead:
-            start = self._window[-1].end
+    def _top_up(self, start: int) -> None:
+        """Read ahead: ranges from the window's end (``start`` when it is empty), within the
+        count and the byte budget."""
+        while len(self._window) < self._ahead:
+            if self._window:
+                start = self._window[-1].end
             length = min(self._block, self.size - start)
             if length <= 0 or sum(r.length for r in self._window) + length > self._budget:
                 return

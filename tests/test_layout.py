@@ -1,6 +1,6 @@
 """The package's layers, one way down, checked on the source.
 
-    integrations   fsspec, aio, loader, wds, cli, __main__
+    integrations   fsspec, fsspec_async, aio, loader, wds, cli, __main__
     core API       uplink-python's names: uplink, access, project, upload, download,
                    credentials, the package itself
     engine         engine/*: pools, cancel scopes, sources, targets, commit/version rules
@@ -23,7 +23,7 @@ LAYERS = {
     "native": {"_native", "_core"},
     "engine": None,  # everything under engine/
     "core API": {"uplink", "access", "project", "upload", "download", "credentials", "timeouts", "__init__"},
-    "integrations": {"fsspec", "aio", "loader", "wds", "cli", "__main__"},
+    "integrations": {"fsspec", "fsspec_async", "aio", "loader", "wds", "cli", "__main__"},
 }
 ORDER = list(LAYERS)
 

@@ -43,6 +43,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
@@ -139,6 +140,39 @@ def _object_info(bucket: str, obj: Object, metadata: bool = False) -> Info:
 # ---------------------------------------------------------------- the filesystem
 
 
+@dataclass
+class _Read:
+    """One download of ``cat_ranges``: the ranges (members) it serves, by their index."""
+
+    path: PathArg
+    start: int | None
+    end: int | None
+    members: list[tuple[int, int | None, int | None]]  # (index, start, end); start None: all of it
+
+
+def _coalesce(items: list[tuple[PathArg, int | None, int | None]], max_gap: int | None) -> list[_Read]:
+    """The downloads for ``items``: one per item, or with ``max_gap`` one per run of ranges
+    of the same object whose gaps are at most ``max_gap`` (ranges from the end, or to the
+    end, stay alone)."""
+    reads: list[_Read] = []
+    by_path: dict[str, list[tuple[int, int, int, PathArg]]] = {}
+    for index, (path, start, end) in enumerate(items):
+        if max_gap is None or start is None or end is None or start < 0 or end < 0:
+            reads.append(_Read(path, start, end, [(index, None, None)]))
+        else:
+            by_path.setdefault(os.fspath(path), []).append((start, end, index, path))
+    for ranges in by_path.values():
+        current: _Read | None = None
+        for start, end, index, path in sorted(ranges):
+            if current is not None and current.end is not None and start - current.end <= max_gap:
+                current.end = max(current.end, end)
+            else:
+                current = _Read(path, start, end, [])
+                reads.append(current)
+            current.members.append((index, start, end))
+    return reads
+
+
 class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
     """Storj buckets and objects as an fsspec filesystem (protocols ``sj`` and ``storj``).
 
@@ -161,6 +195,14 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     protocol = ("sj", "storj")
     root_marker = ""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> StorjFileSystem:
+        # asynchronous=True (zarr, fsspec's async users) gets the coroutine interface
+        if kwargs.get("asynchronous") and cls is StorjFileSystem:
+            from .fsspec_async import AsyncStorjFileSystem
+
+            return super().__new__(AsyncStorjFileSystem)  # type: ignore[no-any-return,unused-ignore]
+        return super().__new__(cls)  # type: ignore[no-any-return,unused-ignore]
 
     def __init__(
         self,
@@ -337,13 +379,13 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         """
         if maxdepth is not None:
             return super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)  # type: ignore[no-any-return]
-        out = self._find(self._strip(path), withdirs)
+        out = self._find_entries(self._strip(path), withdirs)
         names = sorted(out)
         if detail:
             return {name: out[name] for name in names}
         return names
 
-    def _find(self, path: str, withdirs: bool) -> dict[str, Info]:
+    def _find_entries(self, path: str, withdirs: bool) -> dict[str, Info]:
         if not path:  # every bucket, listed concurrently
             buckets = self._list("")[0]
             out: dict[str, Info] = {}
@@ -379,7 +421,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     def _find_in_bucket(self, bucket: str, withdirs: bool) -> dict[str, Info]:
         try:
-            return self._find(bucket, withdirs)
+            return self._find_entries(bucket, withdirs)
         except BucketNotFoundError:  # deleted since the root was listed
             return {}
 
@@ -501,25 +543,33 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         **kwargs: Any,
     ) -> list[bytes | Exception]:
         """Byte ranges of objects, downloaded concurrently (``max_concurrency`` at a time);
-        with ``on_error="return"`` a failed range gives its exception in place."""
-        if max_gap is not None:
-            raise NotImplementedError("max_gap is not supported")
+        with ``on_error="return"`` a failed range gives its exception in place. With
+        ``max_gap``, ranges of one object less than ``max_gap`` bytes apart are read as one
+        download and sliced (fewer requests for many small neighbouring chunks)."""
         if not isinstance(paths, list):
             raise TypeError("paths must be a list")
         starts_ = starts if isinstance(starts, list) else [starts] * len(paths)
         ends_ = ends if isinstance(ends, list) else [ends] * len(paths)
         if len(starts_) != len(paths) or len(ends_) != len(paths):
             raise ValueError("paths, starts and ends must have the same length")
+        if max_gap is not None:
+            engine.non_negative_int(max_gap, "max_gap")
+        reads = _coalesce(list(zip(paths, starts_, ends_)), max_gap)
 
-        def one(item: tuple[PathArg, int | None, int | None]) -> bytes | Exception:
+        def one(read: _Read) -> bytes | Exception:
             try:
-                return self.cat_file(*item)
+                return self.cat_file(read.path, read.start, read.end)
             except Exception as exc:
                 if on_error == "return":
                     return exc
                 raise
 
-        return self._map(one, list(zip(paths, starts_, ends_)))
+        out: list[bytes | Exception] = [b""] * len(paths)
+        for read, data in zip(reads, self._map(one, reads)):
+            for index, start, end in read.members:
+                out[index] = data if isinstance(data, Exception) or start is None else \
+                    data[start - read.start : None if end is None else end - read.start]
+        return out
 
     def pipe_file(self, path: PathArg, value: Any, mode: str = "overwrite", **kwargs: Any) -> None:
         """Store ``value`` (any bytes-like buffer) as the object at ``path``; ``mode="create"``

@@ -132,19 +132,23 @@ class ObjectReader(io.RawIOBase):
             if want == 0:
                 return 0
             sequential = self._position == self._last_end
-            done = 0
-            while done < want:
-                block = self._range_at(self._position, want - done, sequential)
-                data = self._result(block)
-                offset = self._position - block.start
-                count = min(want - done, block.length - offset)
-                view[done : done + count] = memoryview(data)[offset : offset + count]
-                done += count
-                self._position += count
-                if self._position >= block.end:
-                    self._window.popleft()
-                    self._ahead = min(self._concurrency, 2 * self._ahead)
-                    self._top_up(block.end)
+            begin, done = self._position, 0
+            try:
+                while done < want:
+                    block = self._range_at(self._position, want - done, sequential)
+                    data = self._result(block)
+                    offset = self._position - block.start
+                    count = min(want - done, block.length - offset)
+                    view[done : done + count] = memoryview(data)[offset : offset + count]
+                    done += count
+                    self._position += count
+                    if self._position >= block.end:
+                        self._window.popleft()
+                        self._ahead = min(self._concurrency, 2 * self._ahead)
+                        self._top_up(block.end)
+            except BaseException:
+                self._position = begin  # the caller got none of it: a retry reads it again
+                raise
             self._last_end = self._position
             return done
 

@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import shlex
+import signal
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# A suite started in the background of a script (`cmd &`) inherits SIGINT ignored, and so
+# would every child process it starts: the Ctrl-C tests need it handled there.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 TESTNET = REPO / "scripts" / "testnet"

@@ -6,6 +6,7 @@ sync-to-async wrapper), through an explicit ``FsspecStore``, and ``xarray.to_zar
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
@@ -78,12 +79,19 @@ def test_cancelling_an_async_call_cancels_it(storj_network: StorjNetwork, py_buc
     fs = AsyncStorjFileSystem(access=storj_network.access, asynchronous=True, skip_instance_cache=True)
 
     async def main() -> None:
-        await fs._pipe_file(f"{py_bucket}/big", random_bytes(32 << 20))
+        await fs._pipe_file(f"{py_bucket}/big", random_bytes(128 << 20))
+        start = time.monotonic()
+        assert len(await fs._cat_file(f"{py_bucket}/big")) == 128 << 20
+        whole = time.monotonic() - start
         task = asyncio.ensure_future(fs._cat_file(f"{py_bucket}/big"))
         await asyncio.sleep(0.05)
+        start = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        stopped = time.monotonic() - start
+        # the parts in flight were cancelled, not waited for: well before a whole transfer
+        assert stopped < max(0.3, whole / 2), (stopped, whole)
         assert len(await fs._cat_file(f"{py_bucket}/big", 0, 10)) == 10  # the filesystem goes on
 
     asyncio.run(main())
@@ -117,5 +125,11 @@ def test_cat_ranges_coalesces_neighbours_within_max_gap(storj_network: StorjNetw
     # r: [10,400) in one read, [100000,100010) and [299990,400000) alone (gaps > 1000), the
     # tail range alone; s alone: 5 downloads for 7 ranges
     assert len(reads) == 5 and (f"{py_bucket}/r", 10, 400) in reads
+    reads.clear()
+    # a reversed range is empty, also merged with a neighbour; a run never exceeds part_size
+    assert fs.cat_ranges([paths[0]] * 2, [10, 12], [5, 20], max_gap=8) == [b"", data[12:20]]
+    small = fsspec.filesystem("sj", access=storj_network.access, part_size=100, skip_instance_cache=True)
+    assert small.cat_ranges([paths[0]] * 3, [0, 60, 120], [50, 110, 170], max_gap=20) == \
+        [data[0:50], data[60:110], data[120:170]]
     reads.clear()
     assert fs.cat_ranges(paths, starts, ends) == want and len(reads) == 7  # without max_gap: one each

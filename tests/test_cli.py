@@ -163,6 +163,11 @@ def test_cp_cat_and_rm_one_object(net: StorjNetwork, bucket_name: str, tmp_path:
 
     ok(cli(net, "cp", "-", f"{b}/from-stdin", stdin=b"piped bytes"))
     assert ok(cli(net, "cat", f"{b}/from-stdin")).stdout == b"piped bytes"
+    streamed = random_bytes(12 * MiB + 5)  # parts while stdin is read; and below 5 MiB parts, one stream
+    for part in (5 * MiB, MiB):
+        ok(cli(net, "cp", "--part-size", str(part), "-", f"{b}/stdin-{part}", stdin=streamed))
+        assert_same_bytes(ok(cli(net, "cat", f"{b}/stdin-{part}")).stdout, streamed)
+        ok(cli(net, "rm", f"{b}/stdin-{part}"))
     ok(cli(net, "cp", f"{b}/from-stdin", f"{b}/copied"))  # server-side copy
     assert ok(cli(net, "cat", f"{b}/copied")).stdout == b"piped bytes"
 

@@ -11,6 +11,7 @@ import random
 import time
 import tracemalloc
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,7 +112,53 @@ def test_writer_dropped_unclosed_stores_nothing(project: Project, py_bucket: str
     assert any(issubclass(w.category, ResourceWarning) for w in caught)
     with pytest.raises(ObjectNotFoundError):
         project.stat_object(py_bucket, "w/dropped")
+    deadline = time.monotonic() + 10  # the abort runs on the part's thread, after the warning
+    while pending(project, py_bucket) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert pending(project, py_bucket) == []
+
+
+def test_writer_closed_while_an_exception_propagates_stores_nothing(project: Project, py_bucket: str) -> None:
+    """A wrapper closes the writer from its __exit__ while an exception propagates (as
+    webdataset's TarWriter does, writing its end blocks first): the half-written archive is
+    not committed; nor is one closed in a finally block that an exception passes through."""
+    project.upload_bytes(py_bucket, "w/archive.tar", b"the old archive")
+
+    class Boom(Exception):
+        pass
+
+    class Archive:  # closes its file whatever happened, after writing a valid-looking end
+        def __init__(self, file: io.BufferedIOBase) -> None:
+            self.file = file
+
+        def __enter__(self) -> Archive:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.write(b"\0" * 1024)
+            self.file.close()
+
+    with pytest.raises(Boom), Archive(project.open_writer(py_bucket, "w/archive.tar", part_size=PART)) as archive:
+        archive.file.write(random_bytes(6 * MiB))  # a part is on its way
+        raise Boom
+    assert archive.file.closed
+    try:
+        raise ValueError("being handled")
+    except ValueError:
+        handled = project.open_writer(py_bucket, "w/in-except")  # opened while one is handled:
+        handled.write(b"kept")
+        handled.close()  # that one does not abort it
+    assert project.download_bytes(py_bucket, "w/in-except") == b"kept"
+    finally_closed = project.open_writer(py_bucket, "w/finally")
+    with pytest.raises(Boom):
+        try:
+            finally_closed.write(b"half")
+            raise Boom
+        finally:
+            finally_closed.close()
+    assert project.download_bytes(py_bucket, "w/archive.tar") == b"the old archive"
+    with pytest.raises(ObjectNotFoundError):
+        project.stat_object(py_bucket, "w/finally")
 
 
 def test_writer_memory_is_bounded_by_its_part_buffers(project: Project, py_bucket: str) -> None:
@@ -231,3 +278,40 @@ def test_reader_memory_stays_within_its_budget(project: Project, py_bucket: str)
         tracemalloc.stop()
     assert total == len(data)
     assert peak - base <= 4 * MiB, f"{(peak - base) / MiB:.1f} MiB"  # 2 MiB ahead + the block being read
+
+
+def test_reader_argument_checks(project: Project, big: tuple[str, bytes]) -> None:
+    bucket, _ = big
+    with pytest.raises(ValueError, match="one block"):
+        project.open_reader(bucket, "r/big", block_size=4 * MiB, max_bytes_ahead=MiB)
+    with project.open_reader(bucket, "r/big") as reader:
+        with pytest.raises(TypeError):
+            reader.seek(1.5)  # type: ignore[arg-type]
+        with pytest.raises(ValueError):
+            reader.seek(0, 3)
+
+
+def test_reader_after_a_seek_reads_no_more_than_needed(project: Project, big: tuple[str, bytes],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads of 300 KB after seeks (a Parquet reader's column chunks): each is one range of
+    what it needs, nothing ahead; a large read after a seek goes in blocks, in parallel."""
+    from uplink_py.engine import reader as reader_module
+
+    bucket, data = big
+    calls: list[tuple[int, int]] = []
+    real = reader_module.open_pinned
+
+    def spy(project_: Any, pinned: Any, start: int, length: int, scope: Any) -> Any:
+        calls.append((start, length))
+        return real(project_, pinned, start, length, scope)
+
+    monkeypatch.setattr(reader_module, "open_pinned", spy)
+    with project.open_reader(bucket, "r/big", max_concurrency=4, block_size=MiB) as reader:
+        for start in (4 * MiB, MiB, 5 * MiB):
+            reader.seek(start)
+            assert reader.read(300_000) == data[start : start + 300_000]
+        assert calls == [(4 * MiB, 300_000), (MiB, 300_000), (5 * MiB, 300_000)]
+        calls.clear()
+        reader.seek(10)
+        assert reader.read(3 * MiB) == data[10 : 10 + 3 * MiB]
+    assert calls[0] == (10, MiB) and all(length <= MiB for _, length in calls) and len(calls) >= 3

@@ -86,3 +86,20 @@ def test_webdataset_in_dataloader_workers(storj_network: StorjNetwork, shards: s
     got = dict(loader)
     assert got == {k: hashlib.sha256(v).hexdigest() for k, v in expected().items()}
     assert os.environ["STORJ_ACCESS"] == storj_network.access
+
+
+def test_a_shard_whose_writing_fails_is_not_stored(shards: str) -> None:
+    """TarWriter closes its file (after writing the tar's end) even when its block raises:
+    the truncated shard, which would look valid, must not be committed."""
+    from uplink_py.errors import ObjectNotFoundError
+
+    bucket = shards.split("/", 1)[0]
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), wds.TarWriter(f"sj://{bucket}/shards/broken.tar") as sink:
+        sink.write(sample(9, 0))
+        raise Boom
+    with pytest.raises(ObjectNotFoundError):
+        list(wds.WebDataset(f"sj://{bucket}/shards/broken.tar", shardshuffle=False))

@@ -276,8 +276,10 @@ def _upload_jobs(project: Project, args: argparse.Namespace, src: Path | None, d
             raise CliError("cp from stdin needs a full object URL (sj://BUCKET/KEY)", EXIT_USAGE)
 
         def from_stdin(progress: Callback) -> None:
-            # parts go up while stdin is read; committed only once it ended and every part is in
-            with about(dst), project.open_writer(dst.bucket, dst.key, max_concurrency=args.parallelism,
+            # parts go up while stdin is read (memory: up to parallelism + 1 parts); committed
+            # only once it ended and every part is in. Below Storj's 5 MiB parts: one stream.
+            parallel = args.parallelism if args.part_size >= engine.MIN_PART_SIZE else 1
+            with about(dst), project.open_writer(dst.bucket, dst.key, max_concurrency=parallel,
                                                  part_size=args.part_size) as writer:
                 _pump(sys.stdin.buffer.readinto, writer.write, progress)  # type: ignore[union-attr]  # a BufferedReader
 

@@ -150,21 +150,24 @@ class _Read:
     members: list[tuple[int, int | None, int | None]]  # (index, start, end); start None: all of it
 
 
-def _coalesce(items: list[tuple[PathArg, int | None, int | None]], max_gap: int | None) -> list[_Read]:
+def _coalesce(items: list[tuple[PathArg, int | None, int | None]], max_gap: int | None,
+              max_block: int) -> list[_Read]:
     """The downloads for ``items``: one per item, or with ``max_gap`` one per run of ranges
-    of the same object whose gaps are at most ``max_gap`` (ranges from the end, or to the
-    end, stay alone)."""
+    of the same object whose gaps are at most ``max_gap`` and that spans at most
+    ``max_block`` bytes (ranges from the end, or to the end, stay alone)."""
     reads: list[_Read] = []
     by_path: dict[str, list[tuple[int, int, int, PathArg]]] = {}
     for index, (path, start, end) in enumerate(items):
         if max_gap is None or start is None or end is None or start < 0 or end < 0:
             reads.append(_Read(path, start, end, [(index, None, None)]))
-        else:
-            by_path.setdefault(os.fspath(path), []).append((start, end, index, path))
+        else:  # an empty (or reversed) range is empty wherever it sits
+            by_path.setdefault(os.fspath(path), []).append((start, max(start, end), index, path))
     for ranges in by_path.values():
         current: _Read | None = None
         for start, end, index, path in sorted(ranges):
-            if current is not None and current.end is not None and start - current.end <= max_gap:
+            assert max_gap is not None  # by_path is filled only with a max_gap
+            if current is not None and current.end is not None and current.start is not None \
+                    and start - current.end <= max_gap and max(current.end, end) - current.start <= max_block:
                 current.end = max(current.end, end)
             else:
                 current = _Read(path, start, end, [])
@@ -544,8 +547,9 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
     ) -> list[bytes | Exception]:
         """Byte ranges of objects, downloaded concurrently (``max_concurrency`` at a time);
         with ``on_error="return"`` a failed range gives its exception in place. With
-        ``max_gap``, ranges of one object less than ``max_gap`` bytes apart are read as one
-        download and sliced (fewer requests for many small neighbouring chunks)."""
+        ``max_gap``, ranges of one object at most ``max_gap`` bytes apart are read as one
+        download (of at most ``part_size`` bytes) and sliced: fewer requests for many small
+        neighbouring chunks."""
         if not isinstance(paths, list):
             raise TypeError("paths must be a list")
         starts_ = starts if isinstance(starts, list) else [starts] * len(paths)
@@ -554,7 +558,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             raise ValueError("paths, starts and ends must have the same length")
         if max_gap is not None:
             engine.non_negative_int(max_gap, "max_gap")
-        reads = _coalesce(list(zip(paths, starts_, ends_)), max_gap)
+        reads = _coalesce(list(zip(paths, starts_, ends_)), max_gap, self.part_size)
 
         def one(read: _Read) -> bytes | Exception:
             try:
@@ -567,8 +571,9 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         out: list[bytes | Exception] = [b""] * len(paths)
         for read, data in zip(reads, self._map(one, reads)):
             for index, start, end in read.members:
+                base = read.start or 0  # a merged read's start: an int
                 out[index] = data if isinstance(data, Exception) or start is None else \
-                    data[start - read.start : None if end is None else end - read.start]
+                    data[start - base : None if end is None else end - base]
         return out
 
     def pipe_file(self, path: PathArg, value: Any, mode: str = "overwrite", **kwargs: Any) -> None:
@@ -822,7 +827,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         parallel = mode == "rb" and cache_type == "parallel"
         super().__init__(
             fs, path, mode, block_size, autocommit, cache_type="none" if parallel else cache_type,
-            cache_options=cache_options, size=size, **kwargs,
+            cache_options=None if parallel else cache_options, size=size, **kwargs,
         )
         if parallel:
             self.cache = _ReaderCache(ObjectReader(fs.project, self.bucket, self.key, max_concurrency=fs.max_concurrency,

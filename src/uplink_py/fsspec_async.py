@@ -13,6 +13,7 @@ cancels the native calls of its operation. The sync methods are the sync filesys
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -45,11 +46,12 @@ class AsyncStorjFileSystem(StorjFileSystem, AsyncFileSystem):  # type: ignore[mi
         super().__init__(*args, **kwargs)
         self._max_workers = engine.positive_int(max_workers, "max_workers")
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on this filesystem's pool, in a cancel scope of its own."""
-        if self._pool is None:
-            self._pool = engine.executor(self._max_workers, "fsspec-async")
+        if self._pool is None or self._pool_pid != os.getpid():  # a forked child has no pool threads
+            self._pool, self._pool_pid = engine.executor(self._max_workers, "fsspec-async"), os.getpid()
         scope = CancelScope()
 
         def run() -> T:
@@ -62,7 +64,10 @@ class AsyncStorjFileSystem(StorjFileSystem, AsyncFileSystem):  # type: ignore[mi
         except asyncio.CancelledError:
             scope.cancel()
             if not future.cancel():  # running: the transfer is over when the caller resumes
-                await asyncio.wait([asyncio.wrap_future(future)])
+                waiter = asyncio.wrap_future(future)
+                await asyncio.wait([waiter])
+                if not waiter.cancelled():
+                    waiter.exception()  # retrieved: the cancellation is what the caller gets
             raise
 
     # the coroutines zarr and fsspec's async helpers use, over the sync implementations

@@ -493,7 +493,8 @@ class ObjectDataset(_Dataset, Generic[T]):
     (seekable, one version, read ahead in parallel) from which the transform reads what
     it needs: a frame of a video, a member of an archive; it is closed once the transform
     returns (without a transform the caller closes it). ``retries`` more attempts are
-    made for a transient failure (network, deadline, rate limit) before it raises.
+    made for a transient failure (network, deadline, rate limit) of the download (with
+    ``item="reader"``: of opening the reader; what the transform reads later raises).
     """
 
     def __init__(
@@ -522,8 +523,10 @@ class ObjectIterableDataset(_Dataset, Generic[T]):
     In a DataLoader worker it reads only that worker's slice of the keys;
     ``shard=(rank, world_size)`` slices further for distributed training. With
     ``shuffle=True`` each epoch reads the keys in an order drawn from ``seed`` and the
-    epoch (:meth:`set_epoch`, as with torch's DistributedSampler): every worker and rank
-    draws the same order, so the slices still cover every key once. Items are
+    epoch (:meth:`set_epoch`, called before each epoch): every worker and rank draws the
+    same order, so the slices still cover every key once. The DataLoader's workers get the
+    epoch with their copy of the dataset, so ``persistent_workers=True`` (which keeps the
+    copies) would repeat one order: leave it off, or shuffle another way. Items are
     ``transform(key, array)`` (the array is a pooled view, valid during the call only:
     ``transform`` must copy or decode it) or, without a transform, ``(key, array)`` with
     an array of its own; ``item="reader"`` hands the transform an open

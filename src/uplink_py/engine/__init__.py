@@ -39,13 +39,14 @@ from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
 from .uploads import Metadata, upload, upload_many
 from .reader import ObjectReader
-from .writer import ObjectWriter
+from .writer import MIN_PART_SIZE, ObjectWriter
 
 __all__ = [
     "CHUNK",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MANY_CONCURRENCY",
     "DEFAULT_PART_SIZE",
+    "MIN_PART_SIZE",
     "CancelScope",
     "ProjectSource",
     "Metadata",

@@ -14,6 +14,7 @@ footer) does not pull blocks it will not use. Ranges left behind by a seek are c
 from __future__ import annotations
 
 import io
+import operator
 import os
 import threading
 from collections import deque
@@ -68,6 +69,8 @@ class ObjectReader(io.RawIOBase):
         positive_int(block_size, "block_size")
         self._budget = positive_int(max_bytes_ahead, "max_bytes_ahead") if max_bytes_ahead is not None \
             else max_concurrency * block_size
+        if self._budget < block_size:
+            raise ValueError(f"max_bytes_ahead ({self._budget}) must hold one block ({block_size} bytes)")
         self._project = project
         self._pinned = pinned or pin(project, bucket, key)
         self._concurrency = max_concurrency
@@ -109,6 +112,7 @@ class ObjectReader(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         self._check_open()
+        offset, whence = operator.index(offset), operator.index(whence)  # TypeError for floats
         if whence == os.SEEK_SET:
             target = offset
         elif whence == os.SEEK_CUR:
@@ -144,8 +148,10 @@ class ObjectReader(io.RawIOBase):
                     self._position += count
                     if self._position >= block.end:
                         self._window.popleft()
-                        self._ahead = min(self._concurrency, 2 * self._ahead)
-                        self._top_up(block.end)
+                        if sequential:  # after a seek, nothing ahead until reads go on from there
+                            self._ahead = min(self._concurrency, 2 * self._ahead)
+                            self._top_up(block.end)
+                        sequential = True  # the rest of this read continues it
             except BaseException:
                 self._position = begin  # the caller got none of it: a retry reads it again
                 raise
@@ -159,17 +165,20 @@ class ObjectReader(io.RawIOBase):
         return bytes(out)
 
     def close(self) -> None:
+        self._close(wait=True)
+
+    def _close(self, wait: bool) -> None:
         if self.closed:
             return
         self._drop_window()
         if self._pool is not None:
-            self._pool.shutdown(wait=True)  # cancelled ranges end at once
+            self._pool.shutdown(wait=wait)  # cancelled ranges end at once
             self._pool = None
         super().close()
 
     def __del__(self) -> None:
-        try:
-            self.close()
+        try:  # maybe on a range's thread, which cannot wait for itself
+            self._close(wait=False)
         except Exception:
             pass
 
@@ -189,8 +198,8 @@ class ObjectReader(io.RawIOBase):
         self._ahead = 1
         if sequential:
             self._schedule(position, self._block)
-        else:  # random access: only what is asked for, and no read ahead yet
-            self._schedule(position, max(want, MIN_RANDOM_READ))
+        else:  # random access: only what is asked for (a block at most), and no read ahead yet
+            self._schedule(position, min(self._block, max(want, MIN_RANDOM_READ)))
         return self._window[0]
 
     def _top_up(self, start: int) -> None:

@@ -10,6 +10,7 @@ they really run at once.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -31,24 +32,41 @@ class Cancellable(Protocol):
     def cancel(self) -> None: ...
 
 
+_ambient = threading.local()  # .scope: the CancelScope active on this thread, if any
+
+
 class CancelScope:
     """The transfers and calls of one operation; :meth:`cancel` stops them all.
 
-    Project calls made through :meth:`call`, and everything inside :meth:`track`, run in
-    the scope's native ``CallScope`` on whichever thread makes them: cancelling reaches
-    those calls in flight and no other call of the process (another task's, another
-    thread's). Tracked transfers are cancelled too, idle or not.
+    Project calls made through :meth:`call`, and everything inside :meth:`track` and
+    :meth:`active`, run in the scope's native ``CallScope`` on whichever thread makes them:
+    cancelling reaches those calls in flight and no other call of the process (another
+    task's, another thread's). Tracked transfers are cancelled too, idle or not. A scope
+    made while another is active on the thread (an engine operation run by a caller's
+    scope, e.g. a sync filesystem method on an async one's worker) is its child:
+    cancelling the outer one cancels it, and so every worker of that operation.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._handles: set[Cancellable] = set()
+        self._children: weakref.WeakSet[CancelScope] = weakref.WeakSet()
         self._cancelled = False
         self._native: Any = None  # made at first use: creating a scope must not load the native module
         # call_timeout() of the creating thread, for the calls of workers (None: not set;
         # nothing set one if the native module is not loaded yet).
         core = _native.loaded()
         self._timeout: int | None = core._call_timeout() if core is not None else None
+        parent: CancelScope | None = getattr(_ambient, "scope", None)
+        if parent is not None:
+            parent._adopt(self)
+
+    def _adopt(self, child: CancelScope) -> None:
+        with self._lock:
+            if not self._cancelled:
+                self._children.add(child)
+                return
+        child.cancel()
 
     @property
     def cancelled(self) -> bool:
@@ -63,11 +81,14 @@ class CancelScope:
         with self._lock:
             self._cancelled = True
             handles = list(self._handles)
+            children = list(self._children)
             native = self._native
         if native is not None:
             native.cancel()
         for handle in handles:
             handle.cancel()
+        for child in children:
+            child.cancel()
 
     def _call_scope(self) -> Any:
         with self._lock:
@@ -81,16 +102,21 @@ class CancelScope:
     def active(self) -> Iterator[None]:
         """Runs the block's native calls in this scope (on the calling thread), with
         the call timeout of the thread that created the scope."""
-        with self._call_scope():
-            if self._timeout is None:
-                yield
-                return
-            core = _native.core()
-            previous = core._swap_call_timeout(self._timeout)
-            try:
-                yield
-            finally:
-                core._swap_call_timeout(previous)
+        outer = getattr(_ambient, "scope", None)
+        _ambient.scope = self
+        try:
+            with self._call_scope():
+                if self._timeout is None:
+                    yield
+                    return
+                core = _native.core()
+                previous = core._swap_call_timeout(self._timeout)
+                try:
+                    yield
+                finally:
+                    core._swap_call_timeout(previous)
+        finally:
+            _ambient.scope = outer
 
     @contextmanager
     def track(self, handle: H) -> Iterator[H]:

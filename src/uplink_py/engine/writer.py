@@ -8,8 +8,10 @@ writer that gets ahead of the network waits in ``write()`` for a buffer to come 
 
 The commit rule of the engine holds: ``close()`` (or leaving a ``with`` block normally)
 commits, and the object becomes visible whole; an exception leaving the ``with`` block,
-:meth:`ObjectWriter.abort`, a failed part, or dropping the writer unclosed aborts, and
-the object that was under the key stays. An object smaller than one part never starts a
+``close()`` called while an exception is being handled (in an ``except`` or ``finally``
+block, or a wrapper's ``__exit__`` such as ``tarfile``'s or webdataset's ``TarWriter``), :meth:`ObjectWriter.abort`,
+a failed part, or dropping the writer unclosed aborts, and the object that was under the
+key stays. ``abort()`` may come from another thread; the other methods belong to one. An object smaller than one part never starts a
 multipart upload: it goes up as one upload at ``close()``. With ``max_concurrency=1``
 the bytes stream into one upload as they are written (no part buffers).
 """
@@ -17,6 +19,7 @@ the bytes stream into one upload as they are written (no part buffers).
 from __future__ import annotations
 
 import io
+import sys
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -71,6 +74,9 @@ class ObjectWriter(io.BufferedIOBase):
         self._futures: list[Future[None]] = []
         self._parts = 0
         self.info: Object | None = None
+        self._ending = threading.Lock()  # one close or abort at a time (abort may come from a watchdog)
+        # An exception being handled when the writer opens is not a reason to abort it.
+        self._exception_at_open = sys.exc_info()[1]
         self._ready = True  # __del__ of a writer whose __init__ raised has nothing to abort
 
     def __repr__(self) -> str:
@@ -108,22 +114,33 @@ class ObjectWriter(io.BufferedIOBase):
         return view.nbytes
 
     def close(self) -> None:
-        """Commits the object (waits for its parts); on any error aborts it and raises."""
-        if self.closed:
-            return
-        try:
-            self.info = self._finish()
-        except BaseException:
+        """Commits the object (waits for its parts); on any error aborts it and raises.
+        Called while an exception propagates, it aborts instead (see the module docs)."""
+        current = sys.exc_info()[1]
+        if current is not None and current is not self._exception_at_open:
             self.abort()
-            raise
-        self._release()
-        super().close()
+            return
+        with self._ending:
+            if self.closed:
+                return
+            try:
+                self.info = self._finish()
+            except BaseException:
+                self._abort_locked(wait=True)
+                raise
+            self._release()
+            super().close()
 
     def abort(self) -> None:
         """Stores nothing: the upload and its parts are aborted. Idempotent."""
         self._abort(wait=True)
 
     def _abort(self, wait: bool) -> None:
+        self._scope.cancel()  # first: a close() in progress stops waiting for its parts
+        with self._ending:
+            self._abort_locked(wait)
+
+    def _abort_locked(self, wait: bool) -> None:
         # The parts end before the upload is aborted (wait): a part that commits after
         # abort_upload would leave its segments behind.
         if self.closed:

@@ -116,9 +116,8 @@ access = Uplink().parse_access(os.environ["TEST_ACCESS"])
 rng = random.Random(int(os.environ.get("UPLINK_PY_TEST_SEED", "1")))
 main_thread = threading.main_thread().ident
 def interrupt_soon():
-    timer = threading.Timer(rng.uniform(0, 0.03), lambda: signal.pthread_kill(main_thread, signal.SIGINT))
-    timer.start()
-    return timer
+    # started inside the try: a signal can land before start() returns
+    return threading.Timer(rng.uniform(0, 0.03), lambda: signal.pthread_kill(main_thread, signal.SIGINT))
 def wait_pending_gone(prefix):
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -137,6 +136,7 @@ for i in range(90):
     timer = interrupt_soon()
     got = None
     try:
+        timer.start()
         while True:
             if kind == "open_project":
                 got = access.open_project()

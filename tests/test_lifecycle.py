@@ -67,6 +67,8 @@ def project_calls(bucket: str, access: Access) -> dict[str, Callable[[Project], 
         "download_into": lambda p: p.download_into(bucket, "k", bytearray(4)),
         "download_file": lambda p: p.download_file(bucket, "k", os.devnull + ".never"),
         "download_many": lambda p: p.download_many(bucket, ["k"]),
+        "open_reader": lambda p: p.open_reader(bucket, "k"),
+        "open_writer": lambda p: p.open_writer(bucket, "k", max_concurrency=1).write(b"x"),
     }
 
 

@@ -535,13 +535,13 @@ def test_open_read_uses_ranged_downloads_and_readahead(
 
     path, data = blob
     calls: list[tuple[int, int]] = []
-    original = reader.open_pinned
+    original = reader.read_range
 
-    def traced(project: Any, pinned: Any, start: int, length: int, scope: Any) -> Any:  # a spy: the real read runs
-        calls.append((start, start + length))
-        return original(project, pinned, start, length, scope)
+    def traced(project: Any, pinned: Any, start: int, end: int, scope: Any) -> Any:  # a spy: the real read runs
+        calls.append((start, end))
+        return original(project, pinned, start, end, scope)
 
-    monkeypatch.setattr(reader, "open_pinned", traced)
+    monkeypatch.setattr(reader, "read_range", traced)
     block = 512 * 1024
     with fs.open(path, "rb", block_size=block) as f:
         chunks = [f.read(1000) for _ in range(400)]  # 400 KB of small sequential reads

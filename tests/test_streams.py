@@ -299,13 +299,13 @@ def test_reader_after_a_seek_reads_no_more_than_needed(project: Project, big: tu
 
     bucket, data = big
     calls: list[tuple[int, int]] = []
-    real = reader_module.open_pinned
+    real = reader_module.read_range
 
-    def spy(project_: Any, pinned: Any, start: int, length: int, scope: Any) -> Any:
-        calls.append((start, length))
-        return real(project_, pinned, start, length, scope)
+    def spy(project_: Any, pinned: Any, start: int, end: int, scope: Any) -> Any:
+        calls.append((start, end - start))
+        return real(project_, pinned, start, end, scope)
 
-    monkeypatch.setattr(reader_module, "open_pinned", spy)
+    monkeypatch.setattr(reader_module, "read_range", spy)
     with project.open_reader(bucket, "r/big", max_concurrency=4, block_size=MiB) as reader:
         for start in (4 * MiB, MiB, 5 * MiB):
             reader.seek(start)

@@ -216,13 +216,23 @@ def download_file(
 
 
 def read_range(project: Project, pinned: Pinned, start: int, end: int, scope: CancelScope | None = None) -> bytes:
-    """``[start, end)`` of exactly ``pinned``'s version (clipped to its size), in one download."""
+    """``[start, end)`` of exactly ``pinned``'s version (clipped to its size), in one download
+    (cancelled with ``scope``); a failure while the object was replaced or deleted is
+    ObjectChangedError."""
     end = min(end, pinned.size)
     if end <= start:
         return b""
-    download_ = open_pinned(project, pinned, start, end - start, scope or CancelScope())
-    with download_:
-        data = download_.readall()
+    scope = scope or CancelScope()
+    try:
+        download_ = open_pinned(project, pinned, start, end - start, scope)
+        with scope.track(download_), download_:
+            data = download_.readall()
+    except errors.StorjException as exc:
+        changed = None if isinstance(exc, (errors.CancelledError, errors.ObjectChangedError)) \
+            else changed_since(project, pinned)
+        if changed is None:
+            raise
+        raise changed from exc
     if len(data) != end - start:
         raise _changed(pinned) if changed_since(project, pinned) else errors.InternalError(
             f"{pinned.bucket}/{pinned.key}: read {len(data)} of {end - start} bytes"

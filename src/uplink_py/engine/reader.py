@@ -22,8 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from .downloads import Pinned, changed_since, open_pinned, pin, read_exactly
+from .downloads import Pinned, pin, read_range
 from .settings import MiB, positive_int
 from .sources import byte_view
 from .tasks import CancelScope, executor
@@ -40,7 +39,7 @@ MIN_RANDOM_READ = 256 * 1024  # the least a read after a seek fetches
 class _Range:
     start: int
     length: int
-    future: Future[bytearray]
+    future: Future[bytes]
     scope: CancelScope
 
     @property
@@ -220,21 +219,10 @@ class ObjectReader(io.RawIOBase):
         scope = CancelScope()
         self._window.append(_Range(start, length, self._pool.submit(self._fetch, start, length, scope), scope))
 
-    def _fetch(self, start: int, length: int, scope: CancelScope) -> bytearray:
-        data = bytearray(length)
-        try:
-            download = open_pinned(self._project, self._pinned, start, length, scope)
-            with scope.track(download), download, memoryview(data) as view:
-                read_exactly(download, view)
-        except errors.StorjException as exc:
-            changed = None if isinstance(exc, (errors.CancelledError, errors.ObjectChangedError)) \
-                else changed_since(self._project, self._pinned)
-            if changed is None:
-                raise
-            raise changed from exc
-        return data
+    def _fetch(self, start: int, length: int, scope: CancelScope) -> bytes:
+        return read_range(self._project, self._pinned, start, start + length, scope)
 
-    def _result(self, block: _Range) -> bytearray:
+    def _result(self, block: _Range) -> bytes:
         try:
             return block.future.result()
         except BaseException:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import uplink_py
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -72,3 +75,12 @@ def test_native_names_resolve_lazily() -> None:
 
 
 # The fork tests (a child forked before or after loading) are in test_fork.py.
+
+
+def test_licence_metadata_covers_everything_the_wheel_links() -> None:
+    """pyproject's License-Expression names the licence of every Go module linked into the
+    native module, the Go runtime, pybind11 and ours (scripts/licenses reads their texts)."""
+    res = subprocess.run([sys.executable, str(REPO / "scripts" / "licenses"), "--check-pyproject"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "covers everything linked" in res.stdout

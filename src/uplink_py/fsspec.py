@@ -884,10 +884,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         self._discarded = True
         upload, self._upload = self._upload, None
         if upload is not None:
-            try:
-                upload.abort()
-            except Exception:  # the error that brought us here says more
-                pass
+            upload.abort()  # ObjectWriter.abort never raises: the error that brought us here says more
 
     def close(self) -> None:
         """Commit a written file, or abort it while an exception propagates (see the

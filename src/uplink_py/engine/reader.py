@@ -217,10 +217,8 @@ class ObjectReader(io.RawIOBase):
         if self._pool is None:
             self._pool = executor(self._concurrency, "reader")
         scope = CancelScope()
-        self._window.append(_Range(start, length, self._pool.submit(self._fetch, start, length, scope), scope))
-
-    def _fetch(self, start: int, length: int, scope: CancelScope) -> bytes:
-        return read_range(self._project, self._pinned, start, start + length, scope)
+        future = self._pool.submit(read_range, self._project, self._pinned, start, start + length, scope)
+        self._window.append(_Range(start, length, future, scope))
 
     def _result(self, block: _Range) -> bytes:
         try:

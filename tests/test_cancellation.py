@@ -346,9 +346,11 @@ def test_a_thousand_cancelled_transfers_leave_nothing(access: Any, py_bucket: st
         raised = 0
         cancelled_transfers(project, 250)
         ended = time.monotonic()
-        # the pools' plateau itself varies by a connection or two (1 descriptor and 2
-        # goroutines each); a leak of one per cancelled transfer would be hundreds
-        bound = {**start, "goroutines": start["goroutines"] + 4, "fds": start["fds"] + 2}
+        # the pools' plateau itself varies by up to a connection per worker thread (1
+        # descriptor and 2 goroutines each; CI once saw 3 more); a leak of one per
+        # cancelled transfer would be hundreds
+        slack = 8
+        bound = {**start, "goroutines": start["goroutines"] + 2 * slack, "fds": start["fds"] + slack}
         while True:
             now = level()
             if all(now[k] <= bound[k] for k in bound) or time.monotonic() - ended > 1.0:

@@ -185,7 +185,13 @@ UPLOAD_OPTIONS = options(expires=INT_ARGS)
 DOWNLOAD_OPTIONS = options(offset=INT_ARGS, length=INT_ARGS)
 CONFIG = options(user_agent=STRS, dial_timeout_milliseconds=INT_ARGS, temp_directory=STRS)
 PERMISSION = options(allow_download=BOOLS, allow_upload=BOOLS, allow_list=BOOLS, allow_delete=BOOLS,
-                     not_before=INT_ARGS, not_after=INT_ARGS)
+                     not_before=INT_ARGS, not_after=INT_ARGS, allow_put_object_retention=BOOLS,
+                     allow_bypass_governance_retention=BOOLS, max_object_ttl_milliseconds=INT_ARGS)
+VERSIONS = st.one_of(st.none(), st.text(alphabet="0123456789abcdefABCDEF", max_size=40), STRS)
+RETENTIONS = options(mode=INT_ARGS, retain_until=INT_ARGS)
+LOCK_CONFIGS = options(enabled=BOOLS, default_mode=INT_ARGS, default_days=INT_ARGS, default_years=INT_ARGS)
+DELETE_ITEMS = st.one_of(STRS, st.lists(st.one_of(NAMES, st.tuples(NAMES, VERSIONS), st.tuples(NAMES), WRONG),
+                                        max_size=4))
 PREFIXES = st.one_of(st.none(), st.lists(st.one_of(st.builds(SimpleNamespace, bucket=STRS, prefix=STRS),
                                                    st.builds(SimpleNamespace, bucket=STRS), WRONG), max_size=3),
                      WRONG)
@@ -419,6 +425,70 @@ def test_object_methods(fz_project: Any, module_bucket: str, stored: tuple[str, 
             attempt("iter_objects.next", next, result, None)
     # Whatever happened, the stored object is intact.
     if CASES["object_methods"] % 50 == 0:
+        assert fz_project.download_bytes(module_bucket, stored[0]) == stored[1]
+
+
+# ---------------------------------------------------------------- Project: versions and Object Lock
+
+VERSION_METHODS = ["create_bucket_with_object_lock", "get_bucket_versioning", "set_bucket_versioning",
+                   "get_bucket_object_lock", "set_bucket_object_lock", "stat_version", "delete_version",
+                   "list_versions", "iter_versions", "set_object_retention", "get_object_retention",
+                   "set_object_legal_hold", "get_object_legal_hold", "delete_objects", "copy_object(version)",
+                   "upload_object(conditions)"]
+
+
+@given(method=st.sampled_from(VERSION_METHODS), bucket=st.one_of(st.just("own"), NAMES), key=NAMES,
+       version=VERSIONS, retention=RETENTIONS, flag=BOOLS, config=LOCK_CONFIGS, items=DELETE_ITEMS,
+       list_options=LIST_OPTIONS)
+def test_version_and_lock_methods(fz_project: Any, module_bucket: str, stored: tuple[str, bytes],
+                                  created_buckets: set[str], method: str, bucket: Any, key: Any, version: Any,
+                                  retention: Any, flag: Any, config: Any, items: Any, list_options: Any) -> None:
+    count("version_and_lock_methods")
+    bucket = module_bucket if bucket == "own" else bucket
+    if key == stored[0]:
+        key = "not-stored"
+    if isinstance(items, list):  # never the stored object
+        items = [i for i in items if i != stored[0] and not (isinstance(i, tuple) and i[:1] == (stored[0],))]
+    p = fz_project
+    if method == "create_bucket_with_object_lock":
+        name = "nb-" + bucket if isinstance(bucket, str) else bucket
+        if ok(attempt(method, p.create_bucket_with_object_lock, name)):
+            created_buckets.add(name)
+    elif method in ("get_bucket_versioning", "get_bucket_object_lock"):
+        attempt(method, getattr(p, method), bucket)
+    elif method == "set_bucket_versioning":
+        attempt(method, p.set_bucket_versioning, "nb-" + bucket if isinstance(bucket, str) else bucket, flag)
+    elif method == "set_bucket_object_lock":
+        attempt(method, p.set_bucket_object_lock, bucket, config)
+    elif method in ("stat_version", "get_object_retention", "get_object_legal_hold"):
+        if method == "stat_version":
+            attempt(method, p.stat_version, bucket, key, version)
+        else:
+            attempt(method, getattr(p, method), bucket, key, version=version)
+    elif method == "delete_version":
+        attempt(method, p.delete_version, bucket, key, version, bypass_governance=flag)
+    elif method in ("list_versions", "iter_versions"):
+        result = attempt(method, getattr(p, method), bucket, list_options)
+        if ok(result) and method == "iter_versions":
+            attempt("iter_versions.next", next, result, None)
+        elif ok(result):
+            assert all(isinstance(v, uplink_py.ObjectVersion) for v in result)
+    elif method == "set_object_retention":
+        attempt(method, p.set_object_retention, bucket, key, retention, version=version, bypass_governance=flag)
+    elif method == "set_object_legal_hold":
+        attempt(method, p.set_object_legal_hold, bucket, key, flag, version=version)
+    elif method == "delete_objects":
+        result = attempt(method, p.delete_objects, bucket, items, bypass_governance=flag)
+        assert not ok(result) or all(isinstance(r, uplink_py.DeleteResult) for r in result)
+    elif method == "copy_object(version)":
+        attempt(method, p.copy_object, module_bucket, stored[0], bucket, key, version=version, retention=retention,
+                legal_hold=flag, if_none_match=flag)
+    else:
+        up = attempt(method, p.upload_object, bucket, key, None, retention=retention, legal_hold=flag,
+                     if_none_match=flag)
+        if ok(up):
+            up.abort()
+    if CASES["version_and_lock_methods"] % 50 == 0:
         assert fz_project.download_bytes(module_bucket, stored[0]) == stored[1]
 
 

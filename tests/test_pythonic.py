@@ -167,8 +167,10 @@ def test_results_are_module_classes_with_datetimes(project: Project, py_bucket: 
     assert type(bucket) is mc.Bucket and recent(bucket.created_at)
     info = project.upload_bytes(py_bucket, "k", b"abc", custom_metadata={"m": "v"})
     stat = project.stat_object(py_bucket, "k")
+    # what a write returns is an ObjectVersion (an Object with its version id and lock state)
+    assert type(info) is mc.ObjectVersion and info.version == stat.version and info.is_delete_marker is False
     for obj in (info, stat, project.list_objects(py_bucket, ListObjectsOptions(system=True, custom=True))[0]):
-        assert type(obj) is mc.Object
+        assert type(obj) is (mc.ObjectVersion if obj is info else mc.Object)
         assert type(obj.system) is mc.SystemMetadata and type(obj.custom) is mc.CustomMetadata
         assert all(type(e) is mc.CustomMetadataEntry for e in obj.custom)
         assert recent(obj.system.created_at) and obj.system.expires_at is None and obj.size == 3

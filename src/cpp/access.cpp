@@ -80,13 +80,13 @@ py::str Access::satellite_address() const {
 }
 
 py::object Access::share(py::handle permission, py::handle shared_prefix) const {
-    const UplinkPermission c_permission = permission_arg(permission);
+    const UplinkPyPermission c_permission = permission_arg(permission);
     SharePrefixesArg prefixes(shared_prefix);
     require();
     auto [handle, access] = new_handle<Access>(handle_types().access);
     access->adopt(call_blocking({}, [&] {
         return read([&](UplinkAccess *a) {
-            return take<AccessOwner>(uplink_access_share(a, c_permission, prefixes.data(), prefixes.count()));
+            return take<AccessOwner>(uplink_py_access_share(a, c_permission, prefixes.data(), prefixes.count()));
         });
     }));
     return handle;

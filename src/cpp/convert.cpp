@@ -9,7 +9,7 @@ namespace {
 // would be destroyed after the interpreter is finalized.
 struct ResultClasses {
     py::object bucket, object, system_metadata, custom_metadata, custom_metadata_entry, upload_info, part,
-        edge_credentials;
+        edge_credentials, object_version, retention, object_lock_configuration, delete_result;
 };
 ResultClasses *classes = nullptr;
 
@@ -155,9 +155,18 @@ void set_result_classes(const py::dict &types) {
         }
         return types[name];
     };
-    classes = new ResultClasses{type("Bucket"),        type("Object"),    type("SystemMetadata"),
-                                type("CustomMetadata"), type("CustomMetadataEntry"), type("UploadInfo"),
-                                type("Part"),          type("EdgeCredentials")};
+    classes = new ResultClasses{type("Bucket"),
+                                type("Object"),
+                                type("SystemMetadata"),
+                                type("CustomMetadata"),
+                                type("CustomMetadataEntry"),
+                                type("UploadInfo"),
+                                type("Part"),
+                                type("EdgeCredentials"),
+                                type("ObjectVersion"),
+                                type("Retention"),
+                                type("ObjectLockConfiguration"),
+                                type("DeleteResult")};
 }
 
 // ---------------------------------------------------------------- options
@@ -190,17 +199,31 @@ ConfigArg::ConfigArg(py::handle config) {
                std::numeric_limits<int64_t>::max() / 1000000);  // what Go's time.Duration holds
 }
 
-UplinkPermission permission_arg(py::handle permission) {
-    UplinkPermission c{};
+UplinkPyPermission permission_arg(py::handle permission) {
+    UplinkPyPermission c{};
     if (permission.is_none()) {
         return c;
     }
-    c.allow_download = bool_field(permission, "Permission", "allow_download");
-    c.allow_upload = bool_field(permission, "Permission", "allow_upload");
-    c.allow_list = bool_field(permission, "Permission", "allow_list");
-    c.allow_delete = bool_field(permission, "Permission", "allow_delete");
-    c.not_before = int_field(permission, "Permission", "not_before");
-    c.not_after = int_field(permission, "Permission", "not_after");
+    UplinkPermission &base = c.base;
+    base.allow_download = bool_field(permission, "Permission", "allow_download");
+    base.allow_upload = bool_field(permission, "Permission", "allow_upload");
+    base.allow_list = bool_field(permission, "Permission", "allow_list");
+    base.allow_delete = bool_field(permission, "Permission", "allow_delete");
+    base.not_before = int_field(permission, "Permission", "not_before");
+    base.not_after = int_field(permission, "Permission", "not_after");
+    const auto optional_flag = [&](const char *name) {
+        return py::hasattr(permission, name) && bool_field(permission, "Permission", name);
+    };
+    c.allow_put_object_retention = optional_flag("allow_put_object_retention");
+    c.allow_get_object_retention = optional_flag("allow_get_object_retention");
+    c.allow_put_object_legal_hold = optional_flag("allow_put_object_legal_hold");
+    c.allow_get_object_legal_hold = optional_flag("allow_get_object_legal_hold");
+    c.allow_bypass_governance_retention = optional_flag("allow_bypass_governance_retention");
+    c.allow_put_bucket_object_lock_configuration = optional_flag("allow_put_bucket_object_lock_configuration");
+    c.allow_get_bucket_object_lock_configuration = optional_flag("allow_get_bucket_object_lock_configuration");
+    if (py::hasattr(permission, "max_object_ttl_milliseconds")) {
+        c.max_object_ttl_milliseconds = int_field(permission, "Permission", "max_object_ttl_milliseconds", 0);
+    }
     return c;
 }
 
@@ -391,4 +414,113 @@ py::object credentials_to_py(const EdgeCredentials &credentials) {
     return result_classes().edge_credentials("access_key_id"_a = decode_str(credentials.access_key_id),
                                      "secret_key"_a = decode_str(credentials.secret_key),
                                      "endpoint"_a = decode_str(credentials.endpoint));
+}
+
+// ---------------------------------------------------------------- versions, Object Lock
+
+py::object retention_to_py(const UplinkPyRetention &retention) {
+    using namespace pybind11::literals;
+    return result_classes().retention("mode"_a = retention.mode, "retain_until"_a = retention.retain_until);
+}
+
+py::object object_version_to_py(const UplinkPyObjectVersion &version) {
+    using namespace pybind11::literals;
+    const UplinkObject empty{};
+    const UplinkObject &object = version.object != nullptr ? *version.object : empty;
+    const bool has_version = version.version != nullptr && *version.version != '\0';
+    py::object etag = version.etag != nullptr
+                          ? py::object(py::bytes(reinterpret_cast<const char *>(version.etag), version.etag_length))
+                          : py::object(py::none());
+    py::object legal_hold = version.legal_hold < 0 ? py::object(py::none()) : py::object(py::bool_(version.legal_hold == 1));
+    py::object retention = version.retention.mode < 0 ? py::object(py::none()) : retention_to_py(version.retention);
+    return result_classes().object_version(
+        "key"_a = decode_str(object.key), "is_prefix"_a = object.is_prefix,
+        "system"_a = system_metadata_to_py(object.system), "custom"_a = custom_metadata_to_py(object.custom),
+        "version"_a = has_version ? py::object(py::str(version.version)) : py::object(py::none()),
+        "etag"_a = etag, "is_versioned"_a = version.is_versioned, "is_delete_marker"_a = version.is_delete_marker,
+        "is_latest"_a = version.is_latest, "legal_hold"_a = legal_hold, "retention"_a = retention);
+}
+
+py::object lock_configuration_to_py(const UplinkPyObjectLockConfiguration &config) {
+    using namespace pybind11::literals;
+    return result_classes().object_lock_configuration("enabled"_a = config.enabled,
+                                                      "default_mode"_a = config.default_mode,
+                                                      "default_days"_a = config.default_days,
+                                                      "default_years"_a = config.default_years);
+}
+
+py::object delete_result_to_py(const UplinkPyDeleteObjectsResultItem &item) {
+    using namespace pybind11::literals;
+    const auto optional = [](const char *text) {
+        return text != nullptr ? py::object(py::str(text)) : py::object(py::none());
+    };
+    const auto version = [](const char *text) {
+        return text != nullptr && *text != '\0' ? py::object(py::str(text)) : py::object(py::none());
+    };
+    return result_classes().delete_result(
+        "key"_a = decode_str(item.key), "requested_version"_a = version(item.requested_version),
+        "status"_a = item.status, "removed_version"_a = optional(item.removed_version),
+        "removed_was_delete_marker"_a = item.removed_was_delete_marker,
+        "marker_version"_a = optional(item.marker_version));
+}
+
+UplinkPyRetention retention_arg(py::handle retention) {
+    UplinkPyRetention c{};
+    if (retention.is_none()) {
+        return c;
+    }
+    c.mode = static_cast<int32_t>(int_field(retention, "Retention", "mode", 0, 2));
+    c.retain_until = int_field(retention, "Retention", "retain_until", 0);
+    return c;
+}
+
+UplinkPyWriteOptions write_options_arg(py::handle retention, bool legal_hold, bool if_none_match) {
+    UplinkPyWriteOptions c{};
+    c.retention = retention_arg(retention);
+    c.legal_hold = legal_hold;
+    c.if_none_match = if_none_match;
+    return c;
+}
+
+UplinkPyObjectLockConfiguration lock_configuration_arg(py::handle config) {
+    UplinkPyObjectLockConfiguration c{};
+    if (config.is_none()) {
+        throw py::type_error("expected an ObjectLockConfiguration, not None");
+    }
+    constexpr int64_t int32_max = std::numeric_limits<int32_t>::max();
+    c.enabled = bool_field(config, "ObjectLockConfiguration", "enabled");
+    c.default_mode = static_cast<int32_t>(int_field(config, "ObjectLockConfiguration", "default_mode", 0, 2));
+    c.default_days = static_cast<int32_t>(int_field(config, "ObjectLockConfiguration", "default_days", 0, int32_max));
+    c.default_years =
+        static_cast<int32_t>(int_field(config, "ObjectLockConfiguration", "default_years", 0, int32_max));
+    return c;
+}
+
+DeleteItemsArg::DeleteItemsArg(py::handle items) {
+    if (PyUnicode_Check(items.ptr()) || PyBytes_Check(items.ptr())) {
+        throw py::type_error("delete_objects takes an iterable of keys or (key, version) pairs, not one " +
+                             type_name(items));
+    }
+    for (py::handle item : py::iter(items)) {
+        std::string key;
+        CString version;
+        if (PyUnicode_Check(item.ptr())) {
+            key = encode_str(item);
+        } else if (PyTuple_Check(item.ptr()) && PyTuple_GET_SIZE(item.ptr()) == 2 &&
+                   PyUnicode_Check(PyTuple_GET_ITEM(item.ptr(), 0))) {
+            key = encode_str(PyTuple_GET_ITEM(item.ptr(), 0));
+            version = version_arg(PyTuple_GET_ITEM(item.ptr(), 1));
+        } else {
+            throw py::type_error("delete_objects items must be str keys or (key, version) tuples, not " +
+                                 type_name(item));
+        }
+        if (key.empty() || key.find('\0') != std::string::npos) {
+            throw py::value_error("delete_objects keys must be non-empty and without NUL characters");
+        }
+        strings_.emplace_back(std::move(key), std::move(version.value));
+    }
+    // Views are taken once strings_ stops growing: its elements' buffers are then stable.
+    for (const auto &[key, version] : strings_) {
+        c_.push_back({key.c_str(), version.c_str()});
+    }
 }

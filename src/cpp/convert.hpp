@@ -69,7 +69,9 @@ private:
     CallPolicy policy_ = default_policy();
 };
 
-UplinkPermission permission_arg(py::handle permission);
+// A Permission; the Object Lock fields and max_object_ttl are optional attributes
+// (uplink-python's Permission has none of them).
+UplinkPyPermission permission_arg(py::handle permission);
 
 // A sequence of SharePrefix (None: no prefixes).
 class SharePrefixesArg {
@@ -160,6 +162,33 @@ py::object credentials_to_py(const EdgeCredentials &credentials);
 
 // An object version argument: None (the latest) or the hex str an Object.version holds.
 CString version_arg(py::handle version);
+
+// ---------------------------------------------------------------- versions, Object Lock
+
+py::object object_version_to_py(const UplinkPyObjectVersion &version);
+py::object retention_to_py(const UplinkPyRetention &retention);
+py::object lock_configuration_to_py(const UplinkPyObjectLockConfiguration &config);
+py::object delete_result_to_py(const UplinkPyDeleteObjectsResultItem &item);
+
+// A Retention (or an object with .mode and .retain_until); None: no retention.
+UplinkPyRetention retention_arg(py::handle retention);
+// The lock and create-if-absent options of a write.
+UplinkPyWriteOptions write_options_arg(py::handle retention, bool legal_hold, bool if_none_match);
+UplinkPyObjectLockConfiguration lock_configuration_arg(py::handle config);
+
+// What delete_objects deletes: str keys, or (key, version) pairs, version None or hex.
+class DeleteItemsArg {
+public:
+    explicit DeleteItemsArg(py::handle items);
+    DeleteItemsArg(const DeleteItemsArg &) = delete;
+    DeleteItemsArg &operator=(const DeleteItemsArg &) = delete;
+    UplinkPyDeleteObjectsItem *data() noexcept { return c_.empty() ? nullptr : c_.data(); }
+    size_t count() const noexcept { return c_.size(); }
+
+private:
+    std::vector<std::pair<std::string, std::string>> strings_;
+    std::vector<UplinkPyDeleteObjectsItem> c_;
+};
 
 // ---------------------------------------------------------------- CString caster
 

@@ -16,4 +16,5 @@ void bind_iterators(py::module_ &m) {
     bind_iterator<ObjectIterator>(m, "_ObjectIterator");
     bind_iterator<UploadIterator>(m, "_UploadIterator");
     bind_iterator<PartIterator>(m, "_PartIterator");
+    bind_iterator<VersionIterator>(m, "_VersionIterator");
 }

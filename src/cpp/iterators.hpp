@@ -113,9 +113,19 @@ struct PartIteration {
     static py::object to_py(const UplinkPart &part) { return part_to_py(part); }
 };
 
+struct VersionIteration {
+    using Owner = VersionIteratorOwner;
+    using ItemOwner = ObjectVersionOwner;
+    static bool next(UplinkPyVersionIterator *it) { return uplink_py_version_iterator_next(it); }
+    static UplinkPyObjectVersion *item(UplinkPyVersionIterator *it) { return uplink_py_version_iterator_item(it); }
+    static UplinkError *err(UplinkPyVersionIterator *it) { return uplink_py_version_iterator_err(it); }
+    static py::object to_py(const UplinkPyObjectVersion &version) { return object_version_to_py(version); }
+};
+
 using BucketIterator = ListIterator<BucketIteration>;
 using ObjectIterator = ListIterator<ObjectIteration>;
 using UploadIterator = ListIterator<UploadIteration>;
 using PartIterator = ListIterator<PartIteration>;
+using VersionIterator = ListIterator<VersionIteration>;
 
 void bind_iterators(py::module_ &m);

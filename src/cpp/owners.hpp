@@ -95,7 +95,14 @@ using PartResultOwner = ResultOwner<UplinkPartResult, &UplinkPartResult::part, u
 using CredentialsResultOwner =
     ResultOwner<EdgeCredentialsResult, &EdgeCredentialsResult::credentials, edge_free_credentials_result>;
 
+using ObjectVersionResultOwner = ResultOwner<UplinkPyObjectVersionResult, &UplinkPyObjectVersionResult::version,
+                                             uplink_py_free_object_version_result>;
+// Items and an error may come together (the batches done before a failed one).
+using DeleteObjectsResultOwner =
+    ResultOwner<UplinkPyDeleteObjectsResult, &UplinkPyDeleteObjectsResult::items, uplink_py_free_delete_objects_result>;
+
 using BucketOwner = PtrOwner<UplinkBucket, uplink_free_bucket>;
+using ObjectVersionOwner = PtrOwner<UplinkPyObjectVersion, uplink_py_free_object_version>;
 using ObjectOwner = PtrOwner<UplinkObject, uplink_free_object>;
 using UploadInfoOwner = PtrOwner<UplinkUploadInfo, uplink_free_upload_info>;
 using PartOwner = PtrOwner<UplinkPart, uplink_free_part>;
@@ -104,6 +111,7 @@ using BucketIteratorOwner = PtrOwner<UplinkBucketIterator, uplink_free_bucket_it
 using ObjectIteratorOwner = PtrOwner<UplinkObjectIterator, uplink_free_object_iterator>;
 using UploadIteratorOwner = PtrOwner<UplinkUploadIterator, uplink_free_upload_iterator>;
 using PartIteratorOwner = PtrOwner<UplinkPartIterator, uplink_free_part_iterator>;
+using VersionIteratorOwner = PtrOwner<UplinkPyVersionIterator, uplink_py_free_version_iterator>;
 
 // Bytes written, or the write's error thrown (UplinkWriteResult holds nothing else to free).
 inline size_t take_written(UplinkWriteResult result) {

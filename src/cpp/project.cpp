@@ -58,12 +58,6 @@ void Project::exit(py::handle exc_type) {
     }
 }
 
-template <class Iterator, class List>
-std::unique_ptr<Iterator> Project::start(List &&list) {
-    auto iterator = call([&](UplinkProject *p) { return typename Iterator::Owner(list(p)); });
-    return std::make_unique<Iterator>(state_, std::move(iterator));
-}
-
 // ---------------------------------------------------------------- buckets
 
 py::object Project::bucket_call(UplinkBucketResult (*function)(UplinkProject *, char *), const CString &name) {
@@ -116,12 +110,15 @@ py::list Project::list_objects(const CString &bucket_name, py::handle options) {
 }
 
 py::object Project::copy_object(const CString &old_bucket, const CString &old_key, const CString &new_bucket,
-                                const CString &new_key) {
-    const ObjectResultOwner object = call([&](UplinkProject *p) {
-        return take<ObjectResultOwner>(
-            uplink_copy_object(p, old_bucket.c(), old_key.c(), new_bucket.c(), new_key.c(), nullptr));
+                                const CString &new_key, py::handle version, py::handle retention, bool legal_hold,
+                                bool if_none_match) {
+    const CString c_version = version_arg(version);
+    UplinkPyWriteOptions write = write_options_arg(retention, legal_hold, if_none_match);
+    const ObjectVersionResultOwner copied = call([&](UplinkProject *p) {
+        return take<ObjectVersionResultOwner>(uplink_py_copy_object(p, old_bucket.c(), old_key.c(), c_version.c(),
+                                                                    new_bucket.c(), new_key.c(), &write));
     });
-    return object ? object_to_py(*object.get()) : py::none();
+    return copied ? object_version_to_py(*copied.get()) : py::none();
 }
 
 void Project::move_object(const CString &old_bucket, const CString &old_key, const CString &new_bucket,
@@ -140,13 +137,15 @@ void Project::update_object_metadata(const CString &bucket_name, const CString &
 
 // ---------------------------------------------------------------- transfers
 
-py::object Project::upload_object(const CString &bucket_name, const CString &key, py::handle options) {
+py::object Project::upload_object(const CString &bucket_name, const CString &key, py::handle options,
+                                   py::handle retention, bool legal_hold, bool if_none_match) {
     UplinkUploadOptions c_options = upload_options_arg(options);
+    UplinkPyWriteOptions write = write_options_arg(retention, legal_hold, if_none_match);
     require();
     // The Python object first: if creating it fails, there is no upload to abort.
     auto [handle, upload] = new_handle<Upload>(handle_types().upload);
     UploadOwner owner = call([&](UplinkProject *p) {
-        return take<UploadOwner>(uplink_upload_object(p, bucket_name.c(), key.c(), &c_options));
+        return take<UploadOwner>(uplink_py_upload_object(p, bucket_name.c(), key.c(), &c_options, &write));
     });
     upload->adopt(state_, std::move(owner), bucket_name.value, key.value);
     return handle;
@@ -173,8 +172,10 @@ py::object Project::download_object(const CString &bucket_name, const CString &k
 
 // ---------------------------------------------------------------- multipart
 
-py::object Project::begin_upload(const CString &bucket_name, const CString &key, py::handle options) {
+py::object Project::begin_upload(const CString &bucket_name, const CString &key, py::handle options,
+                                  py::handle retention, bool legal_hold) {
     UplinkUploadOptions c_options = upload_options_arg(options);
+    UplinkPyWriteOptions write = write_options_arg(retention, legal_hold, false);
     // Ctrl-C as the upload began: abort it, or it stays pending with nobody knowing its id.
     const auto abort_begun = [&](UploadInfoResultOwner &begun) {
         if (begun) {
@@ -183,26 +184,27 @@ py::object Project::begin_upload(const CString &bucket_name, const CString &key,
     };
     const UploadInfoResultOwner info = call(
         [&](UplinkProject *p) {
-            return take<UploadInfoResultOwner>(uplink_begin_upload(p, bucket_name.c(), key.c(), &c_options));
+            return take<UploadInfoResultOwner>(
+                uplink_py_begin_upload(p, bucket_name.c(), key.c(), &c_options, &write));
         },
         abort_begun);
     return info ? upload_info_to_py(*info.get()) : py::none();
 }
 
 py::object Project::commit_upload(const CString &bucket_name, const CString &key, const CString &upload_id,
-                                  py::handle options) {
+                                  py::handle options, bool if_none_match) {
     // CommitUploadOptions, or the custom metadata itself.
     const py::object metadata = py::hasattr(options, "custom_metadata") ? options.attr("custom_metadata")
                                                                         : py::reinterpret_borrow<py::object>(options);
     MetadataArg c_metadata(metadata);
     UplinkCommitUploadOptions c_options{c_metadata.c()};
-    const CommitUploadResultOwner object = call(
+    const ObjectVersionResultOwner object = call(
         [&](UplinkProject *p) {
-            return take<CommitUploadResultOwner>(
-                uplink_commit_upload(p, bucket_name.c(), key.c(), upload_id.c(), &c_options));
+            return take<ObjectVersionResultOwner>(
+                uplink_py_commit_upload(p, bucket_name.c(), key.c(), upload_id.c(), &c_options, if_none_match));
         },
         KeepNothing{}, "uplink-py: commit_upload had completed before the interrupt: the object is committed");
-    return object ? object_to_py(*object.get()) : py::none();
+    return object ? object_version_to_py(*object.get()) : py::none();
 }
 
 void Project::abort_upload(const CString &bucket_name, const CString &key, const CString &upload_id) {
@@ -267,7 +269,8 @@ void bind_project(py::module_ &m) {
     };
     const auto none = py::none();
 
-    py::class_<Project>(m, "Project", "An open project: buckets, objects and transfers.")
+    py::class_<Project> project(m, "Project", "An open project: buckets, objects and transfers.");
+    project
         .def(py::init<>())
         .def_property_readonly("closed", &Project::closed)
         .def("close", &Project::close)
@@ -288,19 +291,22 @@ void bind_project(py::module_ &m) {
         .def("list_objects", &Project::list_objects, py::arg("bucket_name"), py::arg("list_object_options") = none)
         .def("iter_objects", &Project::iter_objects, py::arg("bucket_name"), py::arg("list_object_options") = none)
         .def("copy_object", &Project::copy_object, py::arg("old_bucket"), py::arg("old_key"), py::arg("new_bucket"),
-             py::arg("new_key"))
+             py::arg("new_key"), py::kw_only(), py::arg("version") = none, py::arg("retention") = none,
+             py::arg("legal_hold") = false, py::arg("if_none_match") = false)
         .def("move_object", &Project::move_object, py::arg("old_bucket"), py::arg("old_key"), py::arg("new_bucket"),
              py::arg("new_key"))
         .def("update_object_metadata", &Project::update_object_metadata, py::arg("bucket_name"),
              py::arg("storj_path"), py::arg("custom_metadata"))
         .def("upload_object", &Project::upload_object, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("upload_options") = none)
+             py::arg("upload_options") = none, py::kw_only(), py::arg("retention") = none,
+             py::arg("legal_hold") = false, py::arg("if_none_match") = false)
         .def("download_object", &Project::download_object, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("download_options") = none, py::kw_only(), py::arg("version") = none)
         .def("begin_upload", &Project::begin_upload, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("upload_options") = none)
+             py::arg("upload_options") = none, py::kw_only(), py::arg("retention") = none,
+             py::arg("legal_hold") = false)
         .def("commit_upload", &Project::commit_upload, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("upload_id"), py::arg("options") = none)
+             py::arg("upload_id"), py::arg("options") = none, py::kw_only(), py::arg("if_none_match") = false)
         .def("abort_upload", &Project::abort_upload, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_id"))
         .def("upload_part", &Project::upload_part, py::arg("bucket_name"), py::arg("storj_path"),
@@ -312,4 +318,5 @@ void bind_project(py::module_ &m) {
         .def("iter_upload_parts", &Project::iter_upload_parts, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_id"), py::arg("options") = none)
         .def("revoke_access", &Project::revoke_access, py::arg("access").none(false));
+    bind_project_versions(project);
 }

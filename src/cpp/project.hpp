@@ -42,18 +42,21 @@ public:
     py::object iter_objects(const CString &bucket_name, py::handle options);
     py::list list_objects(const CString &bucket_name, py::handle options);
     py::object copy_object(const CString &old_bucket, const CString &old_key, const CString &new_bucket,
-                           const CString &new_key);
+                           const CString &new_key, py::handle version, py::handle retention, bool legal_hold,
+                           bool if_none_match);
     void move_object(const CString &old_bucket, const CString &old_key, const CString &new_bucket,
                      const CString &new_key);
     void update_object_metadata(const CString &bucket_name, const CString &key, py::handle metadata);
 
-    py::object upload_object(const CString &bucket_name, const CString &key, py::handle options);
+    py::object upload_object(const CString &bucket_name, const CString &key, py::handle options,
+                             py::handle retention, bool legal_hold, bool if_none_match);
     py::object download_object(const CString &bucket_name, const CString &key, py::handle options,
                                py::handle version);
 
-    py::object begin_upload(const CString &bucket_name, const CString &key, py::handle options);
+    py::object begin_upload(const CString &bucket_name, const CString &key, py::handle options,
+                            py::handle retention, bool legal_hold);
     py::object commit_upload(const CString &bucket_name, const CString &key, const CString &upload_id,
-                             py::handle options);
+                             py::handle options, bool if_none_match);
     void abort_upload(const CString &bucket_name, const CString &key, const CString &upload_id);
     py::object upload_part(const CString &bucket_name, const CString &key, const CString &upload_id,
                            py::handle part_number);
@@ -65,6 +68,25 @@ public:
                                py::handle options);
 
     void revoke_access(const Access &access);
+
+    // Versions, Object Lock and batch delete (project_versions.cpp). version: None for
+    // the latest, or the hex version an ObjectVersion reports.
+    int get_bucket_versioning(const CString &bucket_name);
+    void set_bucket_versioning(const CString &bucket_name, bool enabled);
+    py::object create_bucket_with_object_lock(const CString &bucket_name);
+    py::object get_bucket_object_lock(const CString &bucket_name);
+    void set_bucket_object_lock(const CString &bucket_name, py::handle config);
+    py::object stat_version(const CString &bucket_name, const CString &key, py::handle version);
+    py::object delete_version(const CString &bucket_name, const CString &key, py::handle version,
+                              bool bypass_governance);
+    py::object iter_versions(const CString &bucket_name, py::handle options);
+    py::list list_versions(const CString &bucket_name, py::handle options);
+    void set_object_retention(const CString &bucket_name, const CString &key, py::handle retention,
+                              py::handle version, bool bypass_governance);
+    py::object get_object_retention(const CString &bucket_name, const CString &key, py::handle version);
+    void set_object_legal_hold(const CString &bucket_name, const CString &key, bool enabled, py::handle version);
+    bool get_object_legal_hold(const CString &bucket_name, const CString &key, py::handle version);
+    py::list delete_objects(const CString &bucket_name, py::handle items, bool bypass_governance);
 
 private:
     // The open project's state; InvalidHandleError if it is closed or was never opened.
@@ -86,4 +108,12 @@ private:
     std::shared_ptr<ProjectState> state_;
 };
 
+template <class Iterator, class List>
+std::unique_ptr<Iterator> Project::start(List &&list) {
+    auto iterator = call([&](UplinkProject *p) { return typename Iterator::Owner(list(p)); });
+    return std::make_unique<Iterator>(state_, std::move(iterator));
+}
+
 void bind_project(py::module_ &m);
+// The methods of project_versions.cpp, on the class bind_project made.
+void bind_project_versions(py::class_<Project> &project);

@@ -171,9 +171,9 @@ void Upload::set_custom_metadata(py::handle metadata) {
 
 py::object Upload::info() {
     // Also after commit: the committed object's info.
-    const ObjectResultOwner object =
-        run(Needs::Handle, [](State &state) { return take<ObjectResultOwner>(uplink_upload_info(state.handle())); });
-    return object ? object_to_py(*object.get()) : py::none();
+    const ObjectVersionResultOwner object = run(
+        Needs::Handle, [](State &state) { return take<ObjectVersionResultOwner>(uplink_py_upload_version(state.handle())); });
+    return object ? object_version_to_py(*object.get()) : py::none();
 }
 
 void Upload::close() {

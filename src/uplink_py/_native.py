@@ -20,7 +20,7 @@ _lock = threading.Lock()
 _core: ModuleType | None = None
 
 _RESULT_CLASSES = ("Bucket", "Object", "SystemMetadata", "CustomMetadata", "CustomMetadataEntry", "UploadInfo",
-                   "Part", "EdgeCredentials")
+                   "Part", "EdgeCredentials", "ObjectVersion", "Retention", "ObjectLockConfiguration", "DeleteResult")
 
 
 def core() -> ModuleType:

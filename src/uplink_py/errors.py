@@ -136,6 +136,45 @@ class DeadlineExceededError(InternalError, TimeoutError):
     code = 0x102  # uplink_py's own code
 
 
+class PreconditionFailedError(StorjException):
+    """A condition of the request did not hold (e.g. suspending versioning on a bucket
+    with Object Lock)."""
+
+    code = 0x103  # uplink_py's own code
+
+
+class ObjectExistsError(PreconditionFailedError, FileExistsError):
+    """A create-if-absent write (``if_none_match=True``) found an object at the key: the
+    other writer won, and nothing of this write was committed."""
+
+    code = 0x104  # uplink_py's own code
+
+
+class ObjectLockedError(StorjException, PermissionError):
+    """The object version is protected by a retention period or a legal hold."""
+
+    code = 0x105  # uplink_py's own code
+
+
+class ObjectLockInvalidError(StorjException, ValueError):
+    """Object Lock cannot be used here: the bucket or project has no Object Lock, or the
+    object's state or the upload's options do not allow it."""
+
+    code = 0x106  # uplink_py's own code
+
+
+class MethodNotAllowedError(StorjException):
+    """The operation does not apply to this object version (e.g. reading a delete marker)."""
+
+    code = 0x107  # uplink_py's own code
+
+
+class UnimplementedError(StorjException, NotImplementedError):
+    """The satellite does not implement the request."""
+
+    code = 0x108  # uplink_py's own code
+
+
 class SourceChangedError(StorjException, OSError):
     """A local file changed (shrank, grew or was rewritten) while it was being uploaded;
     nothing was committed."""
@@ -175,6 +214,12 @@ _BY_CODE: dict[int, type[StorjException]] = {
         EdgeRegisterAccessFailedError,
         ObjectChangedError,
         DeadlineExceededError,
+        PreconditionFailedError,
+        ObjectExistsError,
+        ObjectLockedError,
+        ObjectLockInvalidError,
+        MethodNotAllowedError,
+        UnimplementedError,
     )
     if cls.code is not None
 }

@@ -10,6 +10,7 @@ time also accept a ``datetime``.
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Union
 
@@ -84,10 +85,37 @@ class Permission(_Structured):
     allow_delete: bool = False
     not_before: TimeLike = 0
     not_after: TimeLike = 0
+    # Object Lock (granular, as in storj.io/uplink's Permission; not in uplink-python)
+    allow_put_object_retention: bool = False
+    allow_get_object_retention: bool = False
+    allow_put_object_legal_hold: bool = False
+    allow_get_object_legal_hold: bool = False
+    allow_bypass_governance_retention: bool = False
+    allow_put_bucket_object_lock_configuration: bool = False
+    allow_get_bucket_object_lock_configuration: bool = False
+    # New objects expire at most this long after their upload (seconds or a timedelta;
+    # None: no limit); an upload asking for a later expiry fails.
+    max_object_ttl: Union[float, _dt.timedelta, None] = None
 
     def __post_init__(self) -> None:
         self.not_before = _to_unix(self.not_before, "not_before")
         self.not_after = _to_unix(self.not_after, "not_after")
+        ttl = self.max_object_ttl
+        if isinstance(ttl, _dt.timedelta):
+            ttl = ttl.total_seconds()
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))):
+            raise TypeError(f"max_object_ttl must be seconds or a timedelta, not {type(ttl).__name__}")
+        if ttl is not None and not ttl > 0:
+            raise ValueError("max_object_ttl must be positive (None: no limit)")
+
+    @property
+    def max_object_ttl_milliseconds(self) -> int:
+        """max_object_ttl as the native layer reads it (0: none)."""
+        ttl = self.max_object_ttl
+        if ttl is None:
+            return 0
+        seconds = ttl.total_seconds() if isinstance(ttl, _dt.timedelta) else ttl
+        return max(1, round(seconds * 1000))
 
 
 @dataclass
@@ -269,6 +297,118 @@ class Object(_Structured):
     def get_dict(self) -> dict[str, Any]:
         return {"key": self.key, "is_prefix": self.is_prefix, "system": self.system.get_dict(),
                 "custom": self.custom.get_dict()}
+
+
+class RetentionMode(enum.IntEnum):
+    """How a retention period protects an object version (S3's Object Lock modes)."""
+
+    NONE = 0
+    COMPLIANCE = 1  # nobody can shorten or remove it before it ends
+    GOVERNANCE = 2  # an access with allow_bypass_governance_retention can
+
+
+class BucketVersioning(enum.IntEnum):
+    """A bucket's versioning state."""
+
+    UNSUPPORTED = 0  # the satellite does not version this bucket
+    UNVERSIONED = 1  # never enabled: an overwrite replaces the object
+    ENABLED = 2  # every write keeps the versions before it
+    SUSPENDED = 3  # enabled once, now off: old versions stay, new writes replace
+
+
+class DeleteStatus(enum.IntEnum):
+    """The outcome of one key of :meth:`Project.delete_objects`."""
+
+    INTERNAL_ERROR = 0
+    UNAUTHORIZED = 1
+    NOT_FOUND = 2
+    OK = 3
+    LOCKED = 4  # its Object Lock settings prevented the deletion
+
+
+@dataclass
+class Retention:
+    """A retention period: ``retain_until`` in Unix seconds (or a ``datetime``)."""
+
+    mode: RetentionMode = RetentionMode.NONE
+    retain_until: TimeLike = 0
+
+    def __post_init__(self) -> None:
+        self.mode = RetentionMode(self.mode)
+        self.retain_until = _to_unix(self.retain_until, "retain_until")
+        if (self.mode == RetentionMode.NONE) != (self.retain_until == 0):
+            raise ValueError("a retention has both a mode and a retain_until time, or neither")
+
+    @property
+    def retain_until_at(self) -> _dt.datetime | None:
+        return _to_datetime(_to_unix(self.retain_until, "retain_until"))
+
+    def __bool__(self) -> bool:
+        return self.mode != RetentionMode.NONE
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode.name.lower(), "retain_until": self.retain_until}
+
+
+@dataclass
+class ObjectLockConfiguration:
+    """A bucket's Object Lock: whether it is on, and the retention new versions get."""
+
+    enabled: bool = False
+    default_mode: RetentionMode = RetentionMode.NONE
+    default_days: int = 0  # one of days and years with a default mode
+    default_years: int = 0
+
+    def __post_init__(self) -> None:
+        self.default_mode = RetentionMode(self.default_mode)
+
+    def get_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "default_mode": self.default_mode.name.lower(),
+                "default_days": self.default_days, "default_years": self.default_years}
+
+
+@dataclass
+class ObjectVersion(Object):
+    """An object version, or a delete marker, with what Storj reports about it.
+
+    ``legal_hold`` and ``retention`` are None where the call does not report them (a
+    listing, an access without the permission to read them).
+    """
+
+    etag: Optional[bytes] = field(default=None, repr=False)
+    is_versioned: bool = False  # stored while versioning was on (its version stays)
+    is_delete_marker: bool = False
+    is_latest: bool = False
+    legal_hold: Optional[bool] = None
+    retention: Optional[Retention] = None
+
+    def get_dict(self) -> dict[str, Any]:
+        out = super().get_dict()
+        out.update(version=self.version, is_versioned=self.is_versioned, is_delete_marker=self.is_delete_marker,
+                   is_latest=self.is_latest, legal_hold=self.legal_hold,
+                   retention=self.retention.get_dict() if self.retention is not None else None,
+                   etag=self.etag.hex() if self.etag else None)
+        return out
+
+
+@dataclass
+class DeleteResult:
+    """The outcome of one key (and version) of :meth:`Project.delete_objects`."""
+
+    key: str = ""
+    requested_version: Optional[str] = None
+    status: DeleteStatus = DeleteStatus.INTERNAL_ERROR
+    removed_version: Optional[str] = None  # what was deleted ("" for an unversioned object)
+    removed_was_delete_marker: bool = False
+    marker_version: Optional[str] = None  # the delete marker inserted, if any
+
+    def __post_init__(self) -> None:
+        self.status = DeleteStatus(self.status)
+
+    @property
+    def ok(self) -> bool:
+        """Deleted, or there was nothing to delete (as S3 counts a missing key)."""
+        return self.status in (DeleteStatus.OK, DeleteStatus.NOT_FOUND)
 
 
 @dataclass

@@ -117,7 +117,7 @@ def structure_of(obj: Any) -> ctypes.Structure:
         return _entry(obj)
     if kind == "CustomMetadata":
         return _metadata(obj)
-    if kind == "Object":
+    if kind in ("Object", "ObjectVersion"):
         custom = _metadata(obj.custom)
         out = _ObjectStruct(_text(obj.key), obj.is_prefix, structure_of(obj.system), custom)
         out._keep = custom._keep  # the copy in out points into it

@@ -29,6 +29,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"storj.io/common/macaroon"
 	"storj.io/common/memory"
 	"storj.io/common/pb"
 	"storj.io/common/storj"
@@ -161,6 +162,11 @@ func TestNetwork(t *testing.T) {
 			SatelliteDBOptions: testplanet.SatelliteDBDisableCaches,
 			Satellite:          reconfigureSatellite,
 			StorageNode:        reconfigureNode,
+			// Object Lock is refused to API keys older than this version (versioning
+			// needs nothing: the satellite allows it on every bucket).
+			Uplink: func(_ *zap.Logger, _ int, config *testplanet.UplinkConfig) {
+				config.APIKeyVersion = macaroon.APIKeyVersionObjectLock
+			},
 		},
 	}, func(t *testing.T, ctx *testcontext.Context, planet *testplanet.Planet) {
 		serve(t, ctx, planet, stateFile, rs, started, ps, prof)

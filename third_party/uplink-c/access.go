@@ -6,6 +6,8 @@ import "C"
 
 import (
 	"context"
+	"math"
+	"time"
 	"unsafe"
 
 	"storj.io/uplink"
@@ -89,6 +91,14 @@ func uplink_access_serialize(access *C.UplinkAccess) (result C.UplinkStringResul
 
 //export uplink_access_share
 func uplink_access_share(access *C.UplinkAccess, permission C.UplinkPermission, prefixes *C.UplinkSharePrefix, prefixes_count C.int64_t) (result C.UplinkAccessResult) {
+	return uplink_py_access_share(access, C.UplinkPyPermission{base: permission}, prefixes, prefixes_count)
+}
+
+// uplink_py_access_share is uplink_access_share with every field of uplink's
+// Permission: the Object Lock permissions and MaxObjectTTL.
+//
+//export uplink_py_access_share
+func uplink_py_access_share(access *C.UplinkAccess, permission C.UplinkPyPermission, prefixes *C.UplinkSharePrefix, prefixes_count C.int64_t) (result C.UplinkAccessResult) {
 	defer recoverError(&result.error)
 	acc, cerr := getAccess(access)
 	if cerr != nil {
@@ -107,13 +117,26 @@ func uplink_access_share(access *C.UplinkAccess, permission C.UplinkPermission, 
 			goPrefixes = append(goPrefixes, uplink.SharePrefix{Bucket: bucket, Prefix: optionalString(p.prefix)})
 		}
 	}
+	base := permission.base
 	perm := uplink.Permission{
-		AllowDownload: bool(permission.allow_download),
-		AllowUpload:   bool(permission.allow_upload),
-		AllowList:     bool(permission.allow_list),
-		AllowDelete:   bool(permission.allow_delete),
-		NotBefore:     unixToTime(permission.not_before),
-		NotAfter:      unixToTime(permission.not_after),
+		AllowDownload: bool(base.allow_download),
+		AllowUpload:   bool(base.allow_upload),
+		AllowList:     bool(base.allow_list),
+		AllowDelete:   bool(base.allow_delete),
+		NotBefore:     unixToTime(base.not_before),
+		NotAfter:      unixToTime(base.not_after),
+
+		AllowPutObjectRetention:               bool(permission.allow_put_object_retention),
+		AllowGetObjectRetention:               bool(permission.allow_get_object_retention),
+		AllowPutObjectLegalHold:               bool(permission.allow_put_object_legal_hold),
+		AllowGetObjectLegalHold:               bool(permission.allow_get_object_legal_hold),
+		AllowBypassGovernanceRetention:        bool(permission.allow_bypass_governance_retention),
+		AllowPutBucketObjectLockConfiguration: bool(permission.allow_put_bucket_object_lock_configuration),
+		AllowGetBucketObjectLockConfiguration: bool(permission.allow_get_bucket_object_lock_configuration),
+	}
+	if ms := int64(permission.max_object_ttl_milliseconds); ms > 0 {
+		ttl := time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+		perm.MaxObjectTTL = &ttl
 	}
 	return accessResult(acc.Share(perm, goPrefixes...))
 }

@@ -20,7 +20,12 @@ func requiredString(s *C.char, name string) (string, *C.UplinkError) {
 }
 
 func errNullArgument(name string) error {
-	return fmt.Errorf("uplink: invalid argument: %s is NULL", name)
+	return errInvalidArgument("%s is NULL", name)
+}
+
+// errInvalidArgument is an UPLINK_ERROR_INTERNAL "invalid argument" error.
+func errInvalidArgument(format string, args ...any) error {
+	return fmt.Errorf("uplink: invalid argument: "+format, args...)
 }
 
 // optionalString reads a string argument where NULL means "".

@@ -13,8 +13,12 @@ import (
 	"unsafe"
 
 	"storj.io/common/errs2"
+	"storj.io/common/rpc/rpcstatus"
 	"storj.io/uplink"
 	"storj.io/uplink/edge"
+	privateBucket "storj.io/uplink/private/bucket"
+	"storj.io/uplink/private/object"
+	privateProject "storj.io/uplink/private/project"
 )
 
 // Error codes of uplink_definitions.h.
@@ -37,6 +41,12 @@ const (
 	codeUploadDone             = C.UPLINK_ERROR_UPLOAD_DONE
 	codeTimeout                = C.UPLINK_PY_ERROR_TIMEOUT
 	codeObjectChanged          = C.UPLINK_PY_ERROR_OBJECT_CHANGED
+	codePreconditionFailed     = C.UPLINK_PY_ERROR_PRECONDITION_FAILED
+	codeObjectExists           = C.UPLINK_PY_ERROR_OBJECT_EXISTS
+	codeObjectLocked           = C.UPLINK_PY_ERROR_OBJECT_LOCKED
+	codeObjectLockInvalid      = C.UPLINK_PY_ERROR_OBJECT_LOCK_INVALID
+	codeMethodNotAllowed       = C.UPLINK_PY_ERROR_METHOD_NOT_ALLOWED
+	codeUnimplemented          = C.UPLINK_PY_ERROR_UNIMPLEMENTED
 	codeAuthDialFailed         = C.EDGE_ERROR_AUTH_DIAL_FAILED
 	codeRegisterAccessFailed   = C.EDGE_ERROR_REGISTER_ACCESS_FAILED
 )
@@ -47,6 +57,20 @@ var errorCodes = []struct {
 	code C.int32_t
 }{
 	{errObjectChanged, codeObjectChanged},
+	{errObjectExists, codeObjectExists},
+	{object.ErrObjectProtected, codeObjectLocked},
+	{object.ErrFailedPrecondition, codePreconditionFailed},
+	{object.ErrNoObjectLockConfiguration, codeObjectLockInvalid},
+	{object.ErrObjectLockInvalidObjectState, codeObjectLockInvalid},
+	{object.ErrObjectLockUploadWithTTLAndDefaultRetention, codeObjectLockInvalid},
+	{object.ErrObjectLockUploadWithTTLAPIKeyAndDefaultRetention, codeObjectLockInvalid},
+	{privateBucket.ErrBucketNoLock, codeObjectLockInvalid},
+	{privateBucket.ErrBucketInvalidStateObjectLock, codeObjectLockInvalid},
+	{privateProject.ErrProjectNoLock, codeObjectLockInvalid},
+	{privateProject.ErrLockNotEnabled, codeObjectLockInvalid},
+	{object.ErrMethodNotAllowed, codeMethodNotAllowed},
+	{object.ErrUnimplemented, codeUnimplemented},
+	{object.ErrDeleteObjectsUnimplemented, codeUnimplemented},
 	{uplink.ErrTooManyRequests, codeTooManyRequests},
 	{uplink.ErrBandwidthLimitExceeded, codeBandwidthLimitExceeded},
 	{uplink.ErrStorageLimitExceeded, codeStorageLimitExceeded},
@@ -87,7 +111,42 @@ func errorCode(ctx context.Context, err error, eof bool) C.int32_t {
 			return e.code
 		}
 	}
+	if code, ok := rpcCodes[rpcstatus.Code(err)]; ok { // uplink's own paths pass these through
+		return code
+	}
 	return codeInternal
+}
+
+// rpcCodes classifies the satellite's status codes that uplink's public calls pass
+// through unconverted (private/object converts them for its own calls).
+var rpcCodes = map[rpcstatus.StatusCode]C.int32_t{
+	rpcstatus.FailedPrecondition:                               codePreconditionFailed,
+	rpcstatus.ObjectLockObjectProtected:                        codeObjectLocked,
+	rpcstatus.ObjectLockBucketRetentionConfigurationMissing:    codeObjectLockInvalid,
+	rpcstatus.ObjectLockInvalidBucketState:                     codeObjectLockInvalid,
+	rpcstatus.ObjectLockInvalidObjectState:                     codeObjectLockInvalid,
+	rpcstatus.ObjectLockUploadWithTTLAndDefaultRetention:       codeObjectLockInvalid,
+	rpcstatus.ObjectLockUploadWithTTLAPIKeyAndDefaultRetention: codeObjectLockInvalid,
+	rpcstatus.ObjectLockEndpointsDisabled:                      codeObjectLockInvalid,
+	rpcstatus.ObjectLockDisabledForProject:                     codeObjectLockInvalid,
+	rpcstatus.MethodNotAllowed:                                 codeMethodNotAllowed,
+	rpcstatus.Unimplemented:                                    codeUnimplemented,
+}
+
+// errObjectExists marks a create-if-absent write that lost: the satellite
+// reports a failed precondition, which for IfNoneMatch means the key is taken.
+var errObjectExists = errors.New("uplink: object already exists")
+
+// ifAbsent turns a failed precondition of a create-if-absent write into
+// errObjectExists (other errors pass unchanged).
+func ifAbsent(ifNoneMatch bool, err error) error {
+	if err == nil || !ifNoneMatch {
+		return err
+	}
+	if errors.Is(err, object.ErrFailedPrecondition) || rpcstatus.Code(err) == rpcstatus.FailedPrecondition {
+		return fmt.Errorf("%w: %w", errObjectExists, err)
+	}
+	return err
 }
 
 // newError converts err into a malloc'd UplinkError; nil for a nil err.

@@ -9,6 +9,9 @@ import (
 	"unsafe"
 
 	"storj.io/uplink"
+	"storj.io/uplink/private/metaclient"
+	"storj.io/uplink/private/multipart"
+	"storj.io/uplink/private/object"
 )
 
 // cUploadInfo allocates a C copy of info; NULL for nil.
@@ -41,6 +44,15 @@ func cPart(part *uplink.Part) *C.UplinkPart {
 
 //export uplink_begin_upload
 func uplink_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkUploadOptions) (result C.UplinkUploadInfoResult) {
+	return uplink_py_begin_upload(p, bucket_name, object_key, options, nil)
+}
+
+// uplink_py_begin_upload is uplink_begin_upload that locks the object it will
+// commit (write may be NULL). Its if_none_match is for uplink_py_commit_upload:
+// a multipart upload checks the key when it commits.
+//
+//export uplink_py_begin_upload
+func uplink_py_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkUploadOptions, write *C.UplinkPyWriteOptions) (result C.UplinkUploadInfoResult) {
 	defer recoverError(&result.error)
 	var a args
 	bucket := a.required(bucket_name, "bucket_name")
@@ -53,13 +65,17 @@ func uplink_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char, op
 		return C.UplinkUploadInfoResult{error: cerr}
 	}
 	defer done()
-	var opts uplink.UploadOptions
+	w, err := goWriteOptions(write)
+	if err != nil {
+		return C.UplinkUploadInfoResult{error: newError(nil, err)}
+	}
+	opts := multipart.UploadOptions{Retention: w.retention, LegalHold: w.legalHold}
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
 	// ctx is settled (project.call): begun as the call was cancelled, the id still
 	// comes back, and a caller interrupted meanwhile aborts it (C++: Project::begin_upload).
-	info, err := proj.uplink.BeginUpload(ctx, bucket, key, &opts)
+	info, err := multipart.BeginUpload(ctx, proj.uplink, bucket, key, &opts)
 	if err != nil {
 		return C.UplinkUploadInfoResult{error: newError(ctx, err)}
 	}
@@ -88,31 +104,48 @@ func uplink_free_upload_info_result(result C.UplinkUploadInfoResult) {
 //export uplink_commit_upload
 func uplink_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload_id *C.char, options *C.UplinkCommitUploadOptions) (result C.UplinkCommitUploadResult) {
 	defer recoverError(&result.error)
+	committed := uplink_py_commit_upload(p, bucket_name, object_key, upload_id, options, false)
+	if committed.error != nil {
+		return C.UplinkCommitUploadResult{error: committed.error}
+	}
+	obj := committed.version.object
+	committed.version.object = nil // moved to the result
+	uplink_py_free_object_version(committed.version)
+	return C.UplinkCommitUploadResult{object: obj}
+}
+
+// uplink_py_commit_upload is uplink_commit_upload that reports the committed
+// version and, with if_none_match, commits only if the key has no object
+// (UPLINK_PY_ERROR_OBJECT_EXISTS otherwise; the upload stays pending).
+//
+//export uplink_py_commit_upload
+func uplink_py_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload_id *C.char, options *C.UplinkCommitUploadOptions, if_none_match C.bool) (result C.UplinkPyObjectVersionResult) {
+	defer recoverError(&result.error)
 	var a args
 	bucket := a.required(bucket_name, "bucket_name")
 	key := a.required(object_key, "object_key")
 	uploadID := a.required(upload_id, "upload_id")
 	if a.err != nil {
-		return C.UplinkCommitUploadResult{error: a.err}
+		return C.UplinkPyObjectVersionResult{error: a.err}
 	}
-	var opts uplink.CommitUploadOptions
+	var opts metaclient.CommitUploadOptions
 	if options != nil {
 		metadata, err := goCustomMetadata(options.custom_metadata)
 		if err != nil {
-			return C.UplinkCommitUploadResult{error: newError(nil, err)}
+			return C.UplinkPyObjectVersionResult{error: newError(nil, err)}
 		}
 		opts.CustomMetadata = metadata
 	}
+	if if_none_match {
+		opts.IfNoneMatch = []string{"*"}
+	}
 	proj, ctx, done, cerr := projectCall(p)
 	if cerr != nil {
-		return C.UplinkCommitUploadResult{error: cerr}
+		return C.UplinkPyObjectVersionResult{error: cerr}
 	}
 	defer done()
-	obj, err := proj.uplink.CommitUpload(ctx, bucket, key, uploadID, &opts) // settled: a commit done is reported
-	if err != nil {
-		return C.UplinkCommitUploadResult{error: newError(ctx, err)}
-	}
-	return C.UplinkCommitUploadResult{object: cObject(obj)}
+	obj, err := object.CommitUpload(ctx, proj.uplink, bucket, key, uploadID, &opts) // settled: a commit done is reported
+	return versionResult(obj, newError(ctx, ifAbsent(bool(if_none_match), err)))
 }
 
 //export uplink_free_commit_upload_result

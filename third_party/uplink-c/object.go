@@ -101,6 +101,37 @@ func uplink_copy_object(p *C.UplinkProject, old_bucket_name, old_object_key, new
 	return objectResult(obj, newError(ctx, err))
 }
 
+// uplink_py_copy_object copies one version (NULL: the latest) of an object,
+// locking the copy or writing it only if the target key is free (write may be
+// NULL), and reports the copy's version.
+//
+//export uplink_py_copy_object
+func uplink_py_copy_object(p *C.UplinkProject, old_bucket_name, old_object_key, old_version, new_bucket_name, new_object_key *C.char, write *C.UplinkPyWriteOptions) (result C.UplinkPyObjectVersionResult) {
+	defer recoverError(&result.error)
+	oldBucket, oldKey, pinned, cerr := objectArgs(old_bucket_name, old_object_key, old_version)
+	if cerr != nil {
+		return C.UplinkPyObjectVersionResult{error: cerr}
+	}
+	var a args
+	newBucket := a.required(new_bucket_name, "new_bucket_name")
+	newKey := a.required(new_object_key, "new_object_key")
+	if a.err != nil {
+		return C.UplinkPyObjectVersionResult{error: a.err}
+	}
+	w, err := goWriteOptions(write)
+	if err != nil {
+		return C.UplinkPyObjectVersionResult{error: newError(nil, err)}
+	}
+	proj, ctx, done, cerr := projectCall(p)
+	if cerr != nil {
+		return C.UplinkPyObjectVersionResult{error: cerr}
+	}
+	defer done()
+	obj, err := object.CopyObject(ctx, proj.uplink, oldBucket, oldKey, pinned, newBucket, newKey,
+		object.CopyObjectOptions{Retention: w.retention, LegalHold: w.legalHold, IfNoneMatch: w.ifNoneMatch})
+	return versionResult(obj, newError(ctx, ifAbsent(w.ifNoneMatch != nil, err)))
+}
+
 //export uplink_move_object
 func uplink_move_object(p *C.UplinkProject, old_bucket_name, old_object_key, new_bucket_name, new_object_key *C.char, options *C.UplinkMoveObjectOptions) (cerr *C.UplinkError) {
 	defer recoverError(&cerr)

@@ -176,6 +176,20 @@ typedef struct UplinkPart {
 #define UPLINK_PY_ERROR_OBJECT_CHANGED 0x101
 // Ours: a call's timeout or a dial timeout ended the call.
 #define UPLINK_PY_ERROR_TIMEOUT 0x102
+// Ours: a condition of the request did not hold (e.g. suspending versioning on a bucket
+// with Object Lock).
+#define UPLINK_PY_ERROR_PRECONDITION_FAILED 0x103
+// Ours: a create-if-absent write (if_none_match) found an object at the key.
+#define UPLINK_PY_ERROR_OBJECT_EXISTS 0x104
+// Ours: the object version is protected by a retention period or a legal hold.
+#define UPLINK_PY_ERROR_OBJECT_LOCKED 0x105
+// Ours: Object Lock cannot be used here (bucket without Object Lock, project without it,
+// an object state or upload option it does not allow).
+#define UPLINK_PY_ERROR_OBJECT_LOCK_INVALID 0x106
+// Ours: the operation does not apply to this object version (e.g. reading a delete marker).
+#define UPLINK_PY_ERROR_METHOD_NOT_ALLOWED 0x107
+// Ours: the satellite does not implement the request.
+#define UPLINK_PY_ERROR_UNIMPLEMENTED 0x108
 
 // `message` may be NULL; `details` (ours) is the full Go error chain or NULL.
 typedef struct UplinkError {
@@ -228,3 +242,75 @@ typedef struct EdgeCredentialsResult { EdgeCredentials *credentials; UplinkError
 typedef struct EdgeShareURLOptions {
     bool raw;
 } EdgeShareURLOptions;
+
+// --- ours: object versions, Object Lock, conditional writes, batch delete ---------------
+// Version arguments are hex (as UplinkPyObjectVersion.version reports them); NULL or ""
+// means the latest version.
+
+typedef struct UplinkPyRetention {
+    int32_t mode;          // 0 none, 1 compliance, 2 governance
+    int64_t retain_until;  // Unix seconds (0 with mode 0)
+} UplinkPyRetention;
+
+typedef struct UplinkPyObjectVersion {
+    UplinkObject *object;  // key, system and custom metadata (owned)
+    char *version;         // hex; "" for an object uplink reports no version for
+    uint8_t *etag;         // NULL when there is none
+    size_t etag_length;
+    bool is_versioned;     // stored with versioning enabled
+    bool is_delete_marker;
+    bool is_latest;
+    int8_t legal_hold;     // -1: not reported, 0: off, 1: on
+    UplinkPyRetention retention;  // mode -1: not reported
+} UplinkPyObjectVersion;
+
+typedef struct UplinkPyObjectVersionResult { UplinkPyObjectVersion *version; UplinkError *error; } UplinkPyObjectVersionResult;
+
+// Upload, begin_upload and copy: lock the new version, or write only if the key is free.
+typedef struct UplinkPyWriteOptions {
+    UplinkPyRetention retention;  // mode 0: none (the bucket's default applies)
+    bool legal_hold;
+    bool if_none_match;  // commit only if the key has no object (IfNoneMatch: *)
+} UplinkPyWriteOptions;
+
+typedef struct UplinkPyObjectLockConfiguration {
+    bool enabled;
+    int32_t default_mode;  // 0: no default retention, else as UplinkPyRetention.mode
+    int32_t default_days;  // one of days and years is > 0 with a default mode
+    int32_t default_years;
+} UplinkPyObjectLockConfiguration;
+
+typedef struct UplinkPyVersionIterator { size_t _handle; } UplinkPyVersionIterator;
+
+typedef struct UplinkPyDeleteObjectsItem {
+    const char *key;
+    const char *version;  // NULL or "": the latest (a delete marker where versioning is on)
+} UplinkPyDeleteObjectsItem;
+
+typedef struct UplinkPyDeleteObjectsResultItem {
+    char *key;
+    char *requested_version;  // hex, "" for none
+    int32_t status;           // 0 internal error, 1 unauthorized, 2 not found, 3 ok, 4 locked
+    char *removed_version;    // hex; NULL: nothing removed
+    bool removed_was_delete_marker;
+    char *marker_version;     // hex; NULL: no delete marker inserted
+} UplinkPyDeleteObjectsResultItem;
+
+typedef struct UplinkPyDeleteObjectsResult {
+    UplinkPyDeleteObjectsResultItem *items;  // one per item asked, in the order asked
+    size_t count;
+    UplinkError *error;  // set: items may hold the batches done before it
+} UplinkPyDeleteObjectsResult;
+
+// uplink's Permission beyond uplink-c's: Object Lock permissions and MaxObjectTTL.
+typedef struct UplinkPyPermission {
+    UplinkPermission base;
+    bool allow_put_object_retention;
+    bool allow_get_object_retention;
+    bool allow_put_object_legal_hold;
+    bool allow_get_object_legal_hold;
+    bool allow_bypass_governance_retention;
+    bool allow_put_bucket_object_lock_configuration;
+    bool allow_get_bucket_object_lock_configuration;
+    int64_t max_object_ttl_milliseconds;  // <= 0: none
+} UplinkPyPermission;

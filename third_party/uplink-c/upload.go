@@ -7,7 +7,7 @@ import (
 	"context"
 	"unsafe"
 
-	"storj.io/uplink"
+	"storj.io/uplink/private/object"
 )
 
 // upload is the Go value behind an UplinkUpload handle. uplink runs it on a
@@ -16,8 +16,9 @@ import (
 // pending object begun in the background is known and deleted.
 type upload struct {
 	transfer
-	up  *uplink.Upload
-	end *ending
+	up          *object.VersionedUpload
+	end         *ending
+	ifNoneMatch bool // a commit that finds the key taken is errObjectExists
 }
 
 // abort ends the upload without committing (after a commit: ErrUploadDone).
@@ -33,6 +34,14 @@ func getUpload(u *C.UplinkUpload) (*upload, *C.UplinkError) {
 
 //export uplink_upload_object
 func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkUploadOptions) (result C.UplinkUploadResult) {
+	return uplink_py_upload_object(p, bucket_name, object_key, options, nil)
+}
+
+// uplink_py_upload_object is uplink_upload_object that can lock the new version
+// or commit it only if the key is free (write may be NULL).
+//
+//export uplink_py_upload_object
+func uplink_py_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, options *C.UplinkUploadOptions, write *C.UplinkPyWriteOptions) (result C.UplinkUploadResult) {
 	defer recoverError(&result.error)
 	var a args
 	bucket := a.required(bucket_name, "bucket_name")
@@ -44,19 +53,24 @@ func uplink_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char, o
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	var opts uplink.UploadOptions
+	w, err := goWriteOptions(write)
+	if err != nil {
+		return C.UplinkUploadResult{error: newError(nil, err)}
+	}
+	opts := object.UploadOptions{Retention: w.retention, LegalHold: w.legalHold, IfNoneMatch: w.ifNoneMatch}
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
 	t, up, cerr := startTransfer(proj,
-		func(ctx context.Context) (*uplink.Upload, error) {
-			return proj.uplink.UploadObject(settling(ctx), bucket, key, &opts)
+		func(ctx context.Context) (*object.VersionedUpload, error) {
+			return object.UploadObject(settling(ctx), proj.uplink, bucket, key, &opts)
 		},
-		func(up *uplink.Upload) { _ = up.Abort() })
+		func(up *object.VersionedUpload) { _ = up.Abort() })
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
-	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](&upload{transfer: t, up: up, end: newEnding()})}
+	u := &upload{transfer: t, up: up, end: newEnding(), ifNoneMatch: w.ifNoneMatch != nil}
+	return C.UplinkUploadResult{upload: newHandleStruct[C.UplinkUpload](u)}
 }
 
 //export uplink_upload_write
@@ -91,7 +105,7 @@ func uplink_upload_commit(u *C.UplinkUpload) (cerr *C.UplinkError) {
 		return newError(up.ctx, err) // ended: it must not commit
 	}
 	defer up.release() // after the outcome was classified: a failed commit is not a cancelled one
-	return newError(up.ctx, up.end.commit(up.transfer, up.up.Commit))
+	return newError(up.ctx, ifAbsent(up.ifNoneMatch, up.end.commit(up.transfer, up.up.Commit)))
 }
 
 //export uplink_upload_abort
@@ -132,7 +146,27 @@ func uplink_upload_info(u *C.UplinkUpload) (result C.UplinkObjectResult) {
 	if up.end.busy() { // uplink's Info waits for the upload's lock, which the commit holds
 		return C.UplinkObjectResult{error: newError(nil, errEnding)}
 	}
-	return objectResult(up.up.Info(), nil)
+	info := up.up.Info()
+	if info == nil {
+		return C.UplinkObjectResult{}
+	}
+	return objectResult(&info.Object, nil)
+}
+
+// uplink_py_upload_version is uplink_upload_info with the version (after a
+// commit) and lock state of the upload's object.
+//
+//export uplink_py_upload_version
+func uplink_py_upload_version(u *C.UplinkUpload) (result C.UplinkPyObjectVersionResult) {
+	defer recoverError(&result.error)
+	up, cerr := getUpload(u)
+	if cerr != nil {
+		return C.UplinkPyObjectVersionResult{error: cerr}
+	}
+	if up.end.busy() {
+		return C.UplinkPyObjectVersionResult{error: newError(nil, errEnding)}
+	}
+	return versionResult(up.up.Info(), nil)
 }
 
 //export uplink_free_write_result

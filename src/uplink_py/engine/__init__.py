@@ -8,11 +8,15 @@ Layers, one way down: integrations (:mod:`uplink_py.fsspec`, :mod:`uplink_py.aio
 - :mod:`.tasks`: cancellation scopes, progress, the worker pool;
 - :mod:`.projects`: one shared project per process and credentials;
 - :mod:`.sources` / :mod:`.uploads`: any readable source, committed only on success;
+- :mod:`.conditions`: a write's lock and create-if-absent options;
+- :mod:`.deletes`: batch delete, in the satellite's batches, each key's outcome;
 - :mod:`.targets` / :mod:`.downloads`: one object version whole, local files atomically;
 - :mod:`.writer` / :mod:`.reader`: file objects that upload parts while they are written
   and read ahead in parallel ranges.
 """
 
+from .conditions import NO_CONDITIONS, WriteConditions
+from .deletes import delete_objects
 from .downloads import (
     Pinned,
     download,
@@ -47,6 +51,7 @@ __all__ = [
     "DEFAULT_MANY_CONCURRENCY",
     "DEFAULT_PART_SIZE",
     "MIN_PART_SIZE",
+    "NO_CONDITIONS",
     "CancelScope",
     "ProjectSource",
     "Metadata",
@@ -59,7 +64,9 @@ __all__ = [
     "SourceLike",
     "Stopped",
     "Tuning",
+    "WriteConditions",
     "byte_view",
+    "delete_objects",
     "download",
     "download_bytes",
     "download_file",

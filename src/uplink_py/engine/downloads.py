@@ -53,9 +53,11 @@ class Pinned:
         return self.info.version
 
 
-def pin(project: Project, bucket: str, key: str, scope: CancelScope | None = None) -> Pinned:
-    """The object's current version (one stat call)."""
-    return Pinned(bucket, (scope or CancelScope()).call(project.stat_object, bucket, key))
+def pin(
+    project: Project, bucket: str, key: str, scope: CancelScope | None = None, version: str | None = None
+) -> Pinned:
+    """The object's current version, or the given one (one stat call)."""
+    return Pinned(bucket, (scope or CancelScope()).call(project.stat_object, bucket, key, version=version))
 
 
 def _changed(pinned: Pinned, what: str = "replaced or deleted") -> errors.ObjectChangedError:
@@ -81,7 +83,7 @@ def open_pinned(project: Project, pinned: Pinned, offset: int, length: int, scop
 def changed_since(project: Project, pinned: Pinned) -> errors.ObjectChangedError | None:
     """After a failed read: the error to raise instead if the object is no longer ``pinned``."""
     try:
-        now = project.stat_object(pinned.bucket, pinned.key)
+        now = project.stat_object(pinned.bucket, pinned.key, version=pinned.version)
     except errors.ObjectNotFoundError:
         return _changed(pinned, "deleted")
     except Exception:  # the read's own error says more
@@ -153,19 +155,21 @@ def download(
     tuning: Tuning = Tuning(),
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
+    version: str | None = None,
 ) -> tuple[Pinned, S, int]:
-    """Downloads ``[offset, offset+limit)`` of the object (to its end with ``limit=None``)
-    into ``make_sink(count)``; returns the version read, the sink and the count."""
+    """Downloads ``[offset, offset+limit)`` of the object (to its end with ``limit=None``;
+    its current version or ``version``) into ``make_sink(count)``; returns the version
+    read, the sink and the count."""
     scope = scope or CancelScope()
     first: Download | None = None
     if offset == 0:  # the first range's download also tells the size and version
         first_length = -1 if tuning.max_concurrency == 1 else tuning.part_size
         if limit is not None:
             first_length = limit if first_length < 0 else min(limit, first_length)
-        first = scope.call(project.download_object, bucket, key, DownloadOptions(0, first_length))
+        first = scope.call(project.download_object, bucket, key, DownloadOptions(0, first_length), version=version)
         pinned = Pinned(bucket, first.info())
     else:  # a range beyond the end is empty, not an error: the size comes first
-        pinned = pin(project, bucket, key, scope)
+        pinned = pin(project, bucket, key, scope, version)
     count = max(0, pinned.size - offset)
     if limit is not None:
         count = min(count, limit)
@@ -201,12 +205,14 @@ def download_file(
     tuning: Tuning = Tuning(),
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
+    version: str | None = None,
 ) -> Pinned:
-    """The object into a local file, atomically (see :mod:`.targets`)."""
+    """The object (or its ``version``) into a local file, atomically (see :mod:`.targets`)."""
     target = AtomicFile(path)  # before any network call: an unwritable directory fails first
     try:
         pinned, _, count = download(
-            project, bucket, key, lambda _count: FileSink(target), tuning=tuning, progress=progress, scope=scope
+            project, bucket, key, lambda _count: FileSink(target), tuning=tuning, progress=progress, scope=scope,
+            version=version,
         )
         target.commit(count)
     except BaseException:
@@ -275,18 +281,20 @@ def download_bytes(
     tuning: Tuning = Tuning(),
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
+    version: str | None = None,
 ) -> bytes:
-    """The object's bytes (or the range of ``options``, in one stream: one version)."""
+    """The object's bytes (or the range of ``options``, in one stream: one version; the
+    current version or ``version``)."""
     scope = scope or CancelScope()
     if options is not None:
-        opened = scope.call(project.download_object, bucket, key, options)
+        opened = scope.call(project.download_object, bucket, key, options, version=version)
         with scope.track(opened), opened:
             data = opened.readall()
         if progress is not None:
             progress(len(data), len(data))
         return data
     _, sink, _ = download(project, bucket, key, lambda count: ViewSink(memoryview(bytearray(count))),
-                          tuning=tuning, progress=progress, scope=scope)
+                          tuning=tuning, progress=progress, scope=scope, version=version)
     return bytes(sink.view)
 
 
@@ -300,12 +308,14 @@ def download_into(
     tuning: Tuning = Tuning(),
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
+    version: str | None = None,
 ) -> int:
-    """Fills a writable buffer with the object's bytes from ``offset``; the count."""
+    """Fills a writable buffer with the object's bytes (or its ``version``'s) from
+    ``offset``; the count."""
     non_negative_int(offset, "offset")
     view = byte_view(buffer)
     if view.readonly:
         raise BufferError("download_into needs a writable buffer")
     _, _, count = download(project, bucket, key, lambda count: ViewSink(view[:count]), offset=offset,
-                           limit=view.nbytes, tuning=tuning, progress=progress, scope=scope)
+                           limit=view.nbytes, tuning=tuning, progress=progress, scope=scope, version=version)
     return count

@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Union
 
 from ..module_classes import CommitUploadOptions, CustomMetadata, Object, UploadOptions
+from .conditions import NO_CONDITIONS, WriteConditions
 from .settings import Tuning
 from .sources import Source, SourceLike, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
@@ -36,18 +37,20 @@ def upload(
     tuning: Tuning = Tuning(),
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
+    conditions: WriteConditions = NO_CONDITIONS,
 ) -> Object:
     """Uploads ``source`` (a buffer, a local path, a binary file object or an opened
     Source) as the object ``bucket/key``; returns its info once committed."""
     if not isinstance(source, Source):
         with open_source(source) as opened:
             return upload(project, bucket, key, opened, options=options, metadata=metadata, tuning=tuning,
-                          progress=progress, scope=scope)
+                          progress=progress, scope=scope, conditions=conditions)
     scope = scope or CancelScope()
     if source.size is not None and tuning.parallel(source.size):
-        return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope)
+        return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope,
+                             conditions)
     reporter = Progress(progress, source.size or 0)
-    stream = scope.call(project.upload_object, bucket, key, options)
+    stream = scope.call(project.upload_object, bucket, key, options, **conditions.upload())
     with scope.track(stream), stream:  # commits at the end of the block, aborts if it raises
         if metadata is not None:
             stream.set_custom_metadata(metadata)
@@ -69,9 +72,10 @@ def _upload_parts(
     tuning: Tuning,
     progress: ProgressCallback | None,
     scope: CancelScope,
+    conditions: WriteConditions,
 ) -> Object:
     reporter = Progress(progress, size)
-    upload_id = scope.call(project.begin_upload, bucket, key, options).upload_id
+    upload_id = scope.call(project.begin_upload, bucket, key, options, **conditions.begin()).upload_id
 
     def put(number: int, offset: int, length: int) -> None:
         part = scope.call(project.upload_part, bucket, key, upload_id, number)
@@ -83,7 +87,8 @@ def _upload_parts(
         tasks = [partial(put, n, o, ln) for n, (o, ln) in enumerate(tuning.ranges(0, size), start=1)]
         run_tasks(tasks, tuning.max_concurrency, scope)
         source.verify()
-        info = scope.call(project.commit_upload, bucket, key, upload_id, CommitUploadOptions(metadata))
+        info = scope.call(project.commit_upload, bucket, key, upload_id, CommitUploadOptions(metadata),
+                          **conditions.commit())
     except BaseException:
         try:
             project.abort_upload(bucket, key, upload_id)  # cleanup: also when cancelled
@@ -103,6 +108,7 @@ def upload_many(
     max_concurrency: int,
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
+    conditions: WriteConditions = NO_CONDITIONS,
 ) -> list[Object]:
     """Uploads (key, source) pairs, each as one stream, ``max_concurrency`` at a time;
     progress counts objects. The first failure stops the rest (those committed stay)."""
@@ -112,7 +118,8 @@ def upload_many(
     single = Tuning(max_concurrency=1)
 
     def put(key: str, source: SourceLike) -> Object:
-        info = upload(project, bucket, key, source, options=options, tuning=single, scope=scope)
+        info = upload(project, bucket, key, source, options=options, tuning=single, scope=scope,
+                      conditions=conditions)
         reporter.add(1)
         return info
 

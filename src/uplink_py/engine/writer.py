@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from ..module_classes import CommitUploadOptions, Object, UploadOptions
+from .conditions import NO_CONDITIONS, WriteConditions
 from .settings import CHUNK, MiB, Tuning
 from .sources import byte_view
 from .tasks import CancelScope, executor
@@ -49,6 +50,7 @@ class ObjectWriter(io.BufferedIOBase):
         options: UploadOptions | None = None,
         metadata: Metadata = None,
         tuning: Tuning = Tuning(),
+        conditions: WriteConditions = NO_CONDITIONS,
     ) -> None:
         super().__init__()
         if tuning.max_concurrency > 1 and tuning.part_size < MIN_PART_SIZE:
@@ -58,6 +60,7 @@ class ObjectWriter(io.BufferedIOBase):
         self.bucket = bucket
         self.key = key
         self._options = options
+        self._conditions = conditions
         self._metadata = metadata
         self._tuning = tuning
         self._scope = CancelScope()
@@ -184,7 +187,8 @@ class ObjectWriter(io.BufferedIOBase):
 
     def _write_through(self, view: memoryview) -> None:
         if self._stream is None:
-            self._stream = self._scope.call(self._project.upload_object, self.bucket, self.key, self._options)
+            self._stream = self._scope.call(self._project.upload_object, self.bucket, self.key, self._options,
+                                           **self._conditions.upload())
         with self._scope.track(self._stream):
             for start in range(0, view.nbytes, CHUNK):
                 with view[start : start + CHUNK] as chunk:
@@ -227,7 +231,8 @@ class ObjectWriter(io.BufferedIOBase):
         buffer, count = self._current, self._fill
         self._current, self._fill = None, 0
         if self._upload_id is None:
-            begun = self._scope.call(self._project.begin_upload, self.bucket, self.key, self._options)
+            begun = self._scope.call(self._project.begin_upload, self.bucket, self.key, self._options,
+                                     **self._conditions.begin())
             self._upload_id = begun.upload_id
             self._pool = executor(self._tuning.max_concurrency, "writer")
         assert self._pool is not None
@@ -266,13 +271,14 @@ class ObjectWriter(io.BufferedIOBase):
         if self._upload_id is None:  # less than one part in all: one upload
             data = memoryview(self._current or b"")[: self._fill]
             return upload(self._project, self.bucket, self.key, data, options=self._options,
-                          metadata=self._metadata, tuning=Tuning(max_concurrency=1), scope=self._scope)
+                          metadata=self._metadata, tuning=Tuning(max_concurrency=1), scope=self._scope,
+                          conditions=self._conditions)
         if self._current is not None:
             self._submit()  # the last, short part
         wait(self._futures)
         self._raise_failure()
         return self._scope.call(self._project.commit_upload, self.bucket, self.key, self._upload_id,
-                                CommitUploadOptions(self._metadata))
+                                CommitUploadOptions(self._metadata), **self._conditions.commit())
 
     def _release(self, wait: bool = True) -> None:
         """Waits for the part uploads to end (cancelled ones end at once) and drops the buffers."""

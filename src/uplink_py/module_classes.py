@@ -361,6 +361,8 @@ class ObjectLockConfiguration:
 
     def __post_init__(self) -> None:
         self.default_mode = RetentionMode(self.default_mode)
+        if self.default_mode != RetentionMode.NONE and (self.default_days > 0) == (self.default_years > 0):
+            raise ValueError("a default retention needs exactly one of default_days and default_years > 0")
 
     def get_dict(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "default_mode": self.default_mode.name.lower(),

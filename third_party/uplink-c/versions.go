@@ -223,9 +223,12 @@ func (it *versionIterator) next() bool {
 			return false
 		}
 		it.page, it.more = page, more && len(page) > 0
-		if len(page) > 0 {
+		if len(page) > 0 { // the cursor is relative to the prefix, as the keys listed are
 			last := page[len(page)-1]
 			it.opts.Cursor, it.opts.VersionCursor = last.Key, last.Version
+		}
+		for _, v := range page {
+			v.Key = it.opts.Prefix + v.Key
 		}
 	}
 	it.item, it.page = it.page[0], it.page[1:]

@@ -46,7 +46,12 @@ def upload(
             return upload(project, bucket, key, opened, options=options, metadata=metadata, tuning=tuning,
                           progress=progress, scope=scope, conditions=conditions)
     scope = scope or CancelScope()
-    if source.size is not None and tuning.parallel(source.size):
+    # Create-if-absent always goes as a multipart upload: a writer that lost the race must
+    # abort what it began, and uplink cannot abort a small single upload whose commit
+    # failed (begin and commit go in one batch; it never learns the pending object's id).
+    if conditions.if_none_match and source.size is None:
+        return _upload_unsized(project, bucket, key, source, options, metadata, tuning, progress, scope, conditions)
+    if source.size is not None and (tuning.parallel(source.size) or conditions.if_none_match):
         return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope,
                              conditions)
     reporter = Progress(progress, source.size or 0)
@@ -97,6 +102,34 @@ def _upload_parts(
         raise
     reporter.finish()
     return info
+
+
+def _upload_unsized(
+    project: Project,
+    bucket: str,
+    key: str,
+    source: Source,
+    options: UploadOptions | None,
+    metadata: Metadata,
+    tuning: Tuning,
+    progress: ProgressCallback | None,
+    scope: CancelScope,
+    conditions: WriteConditions,
+) -> Object:
+    """A source of unknown size (a pipe) through an ObjectWriter: parts as they fill."""
+    from .writer import ObjectWriter  # the writer builds on this module
+
+    reporter = Progress(progress, 0)
+    with scope.active():  # the writer's scope is a child: cancelling ours stops it
+        writer = ObjectWriter(project, bucket, key, options=options, metadata=metadata, tuning=tuning,
+                              conditions=conditions)
+    with writer:
+        for chunk in source.stream():
+            reporter.add(writer.write(chunk))
+        source.verify()
+    reporter.finish()
+    assert writer.info is not None
+    return writer.info
 
 
 def upload_many(

@@ -13,7 +13,8 @@ block, or a wrapper's ``__exit__`` such as ``tarfile``'s or webdataset's ``TarWr
 a failed part, or dropping the writer unclosed aborts, and the object that was under the
 key stays. ``abort()`` may come from another thread; the other methods belong to one. An object smaller than one part never starts a
 multipart upload: it goes up as one upload at ``close()``. With ``max_concurrency=1``
-the bytes stream into one upload as they are written (no part buffers).
+the bytes stream into one upload as they are written (no part buffers). A create-if-absent
+writer (``if_none_match``) always uses parts, whose upload it can abort if it loses.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class ObjectWriter(io.BufferedIOBase):
         conditions: WriteConditions = NO_CONDITIONS,
     ) -> None:
         super().__init__()
-        if tuning.max_concurrency > 1 and tuning.part_size < MIN_PART_SIZE:
+        if (tuning.max_concurrency > 1 or conditions.if_none_match) and tuning.part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} (5 MiB) for parallel parts, "
                              f"not {tuning.part_size}")
         self._project = project
@@ -63,7 +64,9 @@ class ObjectWriter(io.BufferedIOBase):
         self._conditions = conditions
         self._metadata = metadata
         self._tuning = tuning
-        self._scope = CancelScope()
+        self._scope = CancelScope()  # a child of the scope active here, if any
+        # one stream as written, except for create-if-absent (see uploads.upload)
+        self._through = tuning.max_concurrency == 1 and not conditions.if_none_match
         self._cond = threading.Condition()
         self._free: list[bytearray] = []  # part buffers back from their upload
         self._made = 0  # part buffers that exist: at most max_concurrency + 1
@@ -106,7 +109,7 @@ class ObjectWriter(io.BufferedIOBase):
         self._check_open()
         view = byte_view(data)
         try:
-            if self._tuning.max_concurrency == 1:
+            if self._through:
                 self._write_through(view)
             else:
                 self._write_parts(view)

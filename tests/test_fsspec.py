@@ -200,10 +200,10 @@ def test_cat_ranges_run_concurrently(fs: StorjFileSystem, bucket: str, monkeypat
     barrier = threading.Barrier(3, timeout=30)
     original = fs._read
 
-    def traced(bucket_: str, key: str, start: int | None, end: int | None) -> bytes:
+    def traced(bucket_: str, key: str, start: int | None, end: int | None, version: str | None) -> bytes:
         seen.add(threading.get_ident())
         barrier.wait()  # three ranges in flight at once, or this times out
-        return original(bucket_, key, start, end)
+        return original(bucket_, key, start, end, version)
 
     monkeypatch.setattr(fs, "_read", traced)
     got = fs.cat_ranges([f"{bucket}/c"] * 3, [0, 10, 20], [5, 15, 25])

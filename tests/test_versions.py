@@ -364,3 +364,123 @@ def test_batch_delete_of_ten_thousand_keys_reports_each(access: Any, project: An
     assert seen[-1] == (10_000, 10_000) and len(seen) >= 10
     assert project.list_objects(py_bucket, ListObjectsOptions(recursive=True)) == []
     assert project.delete_objects(py_bucket, []) == []
+
+
+# ---------------------------------------------------------------- fsspec
+
+
+@pytest.fixture
+def storage_options(storj_network: Any) -> dict[str, Any]:
+    return {"access": storj_network.access, "skip_instance_cache": True}
+
+
+def test_fsspec_xb_is_atomic_between_racing_writers(storage_options: dict[str, Any], py_bucket: str) -> None:
+    """Both writers open ``xb`` while the key is free (the early check passes for both);
+    exactly one close commits, the other raises FileExistsError and stores nothing."""
+    import fsspec
+
+    barrier = threading.Barrier(2, timeout=60)
+    datas = [random_bytes(6 * MiB), random_bytes(100)]
+    outcomes: list[Any] = [None, None]
+
+    def write(i: int) -> None:
+        try:
+            with fsspec.open(f"sj://{py_bucket}/x", "xb", **storage_options) as f:
+                barrier.wait()  # both are open: neither has committed
+                f.write(datas[i])
+            outcomes[i] = "committed"
+        except BaseException as exc:  # noqa: BLE001 (asserted below)
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(map(str, outcomes)).count("committed") == 1, outcomes
+    winner = outcomes.index("committed")
+    assert isinstance(outcomes[1 - winner], FileExistsError)
+    fs = fsspec.filesystem("sj", **storage_options)
+    assert sha256(fs.cat_file(f"{py_bucket}/x")) == sha256(datas[winner])
+    with pytest.raises(FileExistsError):
+        fs.pipe_file(f"{py_bucket}/x", b"again", mode="create")
+    fs.pipe_file(f"{py_bucket}/y", b"fresh", mode="create")
+    assert fs.cat_file(f"{py_bucket}/y") == b"fresh"
+
+
+def test_fsspec_rm_deletes_in_batches(storage_options: dict[str, Any], project: Any, py_bucket: str,
+                                      locked: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recursive rm of 2,500 objects and a folder marker takes three DeleteObjects
+    requests; a key the access may not delete fails the rm with PermissionError."""
+    import fsspec
+
+    fs = fsspec.filesystem("sj", **storage_options)
+    project_of_fs = fs.project
+    project_of_fs.upload_many(py_bucket, {f"t/{i:04d}": b"%d" % i for i in range(2_500)}, max_concurrency=64)
+    project_of_fs.upload_bytes(py_bucket, "t/empty-dir/", b"")  # a "folder" marker
+    project_of_fs.upload_bytes(py_bucket, "keep", b"keep")
+    calls: list[int] = []
+    batch = project_of_fs.delete_objects
+
+    def counted(bucket: str, items: Any, **kwargs: Any) -> Any:
+        items = list(items)
+        calls.append(len(items))
+        return batch(bucket, items, **kwargs)
+
+    monkeypatch.setattr(project_of_fs, "delete_objects", counted)
+    fs.rm(f"{py_bucket}/t", recursive=True)
+    assert calls == [1000, 1000, 501]
+    assert fs.find(py_bucket) == [f"{py_bucket}/keep"]
+
+    # with versioning (an Object Lock bucket) rm inserts delete markers: the held version stays
+    held = project.upload_bytes(locked, "d/held", b"held", legal_hold=True)
+    fs.rm(f"{locked}/d", recursive=True)
+    assert fs.find(locked) == []
+    assert project.download_bytes(locked, "d/held", version=held.version) == b"held"
+    # a key the access may not delete fails the rm, after the others
+    from uplink_py import Permission, SharePrefix, Uplink
+
+    grant = Uplink().parse_access(storage_options["access"]).share(
+        Permission(allow_download=True, allow_list=True), [SharePrefix(py_bucket)])
+    reader = fsspec.filesystem("sj", access=grant.serialize(), skip_instance_cache=True)
+    with pytest.raises(PermissionError):
+        reader.rm(f"{py_bucket}/keep")
+    assert fs.cat_file(f"{py_bucket}/keep") == b"keep"
+    with pytest.raises(FileNotFoundError):
+        fs.rm(f"{py_bucket}/missing")
+
+
+def test_fsspec_version_aware_reads(storage_options: dict[str, Any], project: Any, versioned: str,
+                                    tmp_path: Path) -> None:
+    import fsspec
+
+    old = project.upload_bytes(versioned, "f", b"old bytes")
+    new = project.upload_bytes(versioned, "f", b"new")
+    fs = fsspec.filesystem("sj", version_aware=True, **storage_options)
+    path = f"{versioned}/f"
+    assert fs.cat_file(path) == b"new"
+    assert fs.cat_file(path, version_id=old.version) == b"old bytes"
+    assert fs.cat_file(f"{path}?versionId={old.version}", start=4) == b"bytes"
+    with fs.open(path, "rb", version_id=old.version) as f:
+        f.seek(4)
+        assert f.read() == b"bytes"
+    with fsspec.open(f"sj://{path}?versionId={old.version}", "rb", version_aware=True, **storage_options) as f:
+        assert f.read() == b"old bytes"
+    assert fs.info(path, version_id=old.version)["version_id"] == old.version
+    assert fs.info(path, version_id=old.version)["size"] == len(b"old bytes")
+    fs.get_file(path, str(tmp_path / "old"), version_id=old.version)
+    assert (tmp_path / "old").read_bytes() == b"old bytes"
+    versions = fs.object_version_info(path)
+    assert [v["version_id"] for v in versions] == [new.version, old.version]
+    assert [v["is_latest"] for v in versions] == [True, False]
+    fs.cp_file(path, f"{versioned}/restored", version_id=old.version)
+    assert fs.cat_file(f"{versioned}/restored") == b"old bytes"
+    plain = fsspec.filesystem("sj", **storage_options)
+    with pytest.raises(ValueError, match="version-aware"):
+        plain.cat_file(path, version_id=old.version)
+    with pytest.raises(ValueError):
+        fs.open(path, "wb", version_id=old.version)
+    gone = project.upload_bytes(versioned, "f", b"gone")
+    project.delete_version(versioned, "f", gone.version)
+    with pytest.raises(FileNotFoundError):
+        fs.info(path, version_id=gone.version)

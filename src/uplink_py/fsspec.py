@@ -32,6 +32,13 @@ written (:class:`uplink_py.engine.ObjectWriter`) and becomes visible, whole, whe
 closed; leaving its ``with`` block by an exception, ``discard()``, or dropping it unclosed
 aborts the upload and nothing is stored. A file read sequentially keeps parallel ranges
 in flight ahead of the reader (:class:`uplink_py.engine.ObjectReader`).
+
+``xb`` (and ``mode="create"`` of ``pipe_file``/``put_file``) is atomic: the satellite
+commits the object only if the key is free, so of two racing writers exactly one wins and
+the other gets FileExistsError. ``rm`` deletes in batches of 1,000 keys per request. A
+filesystem made with ``version_aware=True`` reads older versions of objects in versioned
+buckets, as s3fs does: ``version_id=`` on ``open``/``cat_file``/``info``/``get_file``, or
+``bucket/key?versionId=<id>`` paths; ``object_version_info(path)`` lists the versions.
 """
 
 from __future__ import annotations
@@ -74,9 +81,10 @@ from .errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
     ObjectKeyInvalidError,
+    ObjectLockedError,
     ObjectNotFoundError,
 )
-from .module_classes import Bucket, ListObjectsOptions, Object, UploadOptions
+from .module_classes import Bucket, DeleteResult, DeleteStatus, ListObjectsOptions, Object, UploadOptions
 
 if TYPE_CHECKING:
     from .project import Project
@@ -134,7 +142,26 @@ def _object_info(bucket: str, obj: Object, metadata: bool = False) -> Info:
     }
     if metadata:
         info["metadata"] = obj.custom.to_dict()
+    if obj.version is not None:
+        info["version_id"] = obj.version
     return info
+
+
+def _delete_failure(bucket: str, result: DeleteResult) -> OSError:
+    """The error for one key a batch delete could not delete."""
+    path = f"{bucket}/{result.key}"
+    if result.status == DeleteStatus.LOCKED:
+        return ObjectLockedError(f"{path}: protected by Object Lock (a retention period or a legal hold)")
+    if result.status == DeleteStatus.UNAUTHORIZED:
+        return PermissionError(errno.EACCES, "the access may not delete it", path)
+    return OSError(errno.EIO, f"the satellite could not delete it ({result.status.name})", path)
+
+
+def _write_conditions(mode: str) -> engine.WriteConditions:
+    """fsspec's write ``mode``: "create" commits only if the key is free."""
+    if mode not in ("overwrite", "create"):
+        raise ValueError(f"mode must be 'overwrite' or 'create', not {mode!r}")
+    return engine.WriteConditions(if_none_match=mode == "create")
 
 
 # ---------------------------------------------------------------- the filesystem
@@ -187,6 +214,8 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             ``put_file``/``get_file``/``cat_file``/``pipe_file``; ranges of ``cat_ranges``;
             objects of ``rm``).
         part_size: objects larger than this move as parallel parts.
+        version_aware: accept ``version_id=`` and ``?versionId=`` paths (as s3fs), to
+            read older versions of objects in versioned buckets.
         **kwargs: fsspec's options (``use_listings_cache``, ``listings_expiry_time``,
             ``skip_instance_cache``, ...).
 
@@ -216,9 +245,13 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         passphrase: str | None = None,
         max_concurrency: int = DEFAULT_MANY_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
+        version_aware: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not isinstance(version_aware, bool):
+            raise TypeError(f"version_aware must be a bool, not {type(version_aware).__name__}")
+        self.version_aware = version_aware
         self._from_env = False
         if access is None and satellite is None and api_key is None and passphrase is None:
             if not os.environ.get("STORJ_ACCESS"):
@@ -287,6 +320,20 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self._strip(path))
         return bucket, key
 
+    def _split_version(self, path: PathArg, version_id: str | None = None) -> tuple[str, str, str | None]:
+        """``(bucket, key, version)`` of an object path: the version of ``version_id`` or, on
+        a version-aware filesystem, of a ``?versionId=`` suffix (None: the latest)."""
+        text = self._strip(path)
+        if self.version_aware and "?versionId=" in text:
+            text, _, in_path = text.partition("?versionId=")
+            if version_id is not None and version_id != in_path:
+                raise ValueError(f"two versions asked for {text}: {in_path!r} in the path, {version_id!r}")
+            version_id = in_path or None
+        if version_id is not None and not self.version_aware:
+            raise ValueError("version_id needs a version-aware filesystem: StorjFileSystem(version_aware=True)")
+        bucket, key = self._split_key(text)
+        return bucket, key, version_id
+
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``[fn(item) ...]`` on up to ``max_concurrency`` threads (the project releases
         the GIL); results in order; the first error stops what has not started."""
@@ -343,9 +390,16 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         except ObjectNotFoundError:
             raise _not_found(path) from None
 
-    def info(self, path: PathArg, **kwargs: Any) -> Info:
+    def info(self, path: PathArg, version_id: str | None = None, **kwargs: Any) -> Info:
         """Details of one path: an object (``type`` "file"), a prefix or bucket
-        ("directory"); FileNotFoundError when there is nothing."""
+        ("directory"); FileNotFoundError when there is nothing. Objects' entries carry
+        ``version_id`` where Storj reports one (of ``version_id`` if given)."""
+        if version_id is not None or (self.version_aware and "?versionId=" in self._strip(path)):
+            bucket, key, version = self._split_version(path, version_id)
+            try:
+                return _object_info(bucket, self.project.stat_object(bucket, key, version=version), metadata=True)
+            except ObjectNotFoundError:
+                raise _not_found(f"{bucket}/{key}?versionId={version}") from None
         path = self._strip(path)
         if not path:
             return _dir_info("")
@@ -481,28 +535,38 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         self.invalidate_cache(path)
 
     def rm(self, path: PathArg | list[PathArg], recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Delete objects (concurrently); with ``recursive``, everything under prefixes,
-        and buckets named at the top level with all their objects."""
-        paths: list[str] = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
+        """Delete objects, in batches of 1,000 keys per request; with ``recursive``,
+        everything under prefixes (empty "folder" marker objects too), and buckets named
+        at the top level with all their objects. A key that could not be deleted (Object
+        Lock, permissions) raises once the others are done."""
+        # a recursive delete without maxdepth lists what is under each path itself
+        listed = recursive and maxdepth is None
+        paths: list[str] = self.expand_path(path, recursive=recursive and not listed, maxdepth=maxdepth)
         if "" in paths:
             raise PermissionError(errno.EPERM, "refusing to remove the root (every bucket)", "")
         buckets = [p for p in paths if "/" not in p]
-        whole = set(buckets) if recursive and maxdepth is None else set()
-        objects = [p for p in paths if "/" in p and p.partition("/")[0] not in whole]
-
-        def delete(p: str) -> bool:
+        whole = set(buckets) if listed else set()
+        keys: dict[str, dict[str, None]] = {}  # bucket -> keys, in order, once each
+        for p in paths:
             bucket, key = self._split(p)
-            deleted = self.project.delete_object(bucket, key) is not None
-            if not deleted and recursive:  # a prefix; an empty "folder" object may mark it
-                deleted = self.project.delete_object(bucket, f"{key}/") is not None
-            return deleted
-
+            if not key or bucket in whole:
+                continue
+            under = [o.key for o in self.project.iter_objects(
+                bucket, ListObjectsOptions(prefix=f"{key}/", recursive=True))] if listed else []
+            wanted = keys.setdefault(bucket, {})
+            if not under or self._is_object(bucket, key):  # never a delete marker for a mere prefix
+                wanted[key] = None
+            wanted.update(dict.fromkeys(under))
         try:
-            for p, deleted in zip(objects, self._map(delete, objects)):
-                if not deleted and not recursive:
-                    if self.isdir(p):
-                        raise IsADirectoryError(errno.EISDIR, "a prefix: use recursive=True", p)
-                    raise _not_found(p)
+            failures: list[OSError] = []
+            for bucket, wanted in keys.items():
+                for result in engine.delete_objects(self.project, bucket, list(wanted)):
+                    if result.status == DeleteStatus.NOT_FOUND and not recursive:
+                        p = f"{bucket}/{result.key}"
+                        failures.append(IsADirectoryError(errno.EISDIR, "a prefix: use recursive=True", p)
+                                        if self.isdir(p) else _not_found(p))
+                    elif not result.ok:
+                        failures.append(_delete_failure(bucket, result))
             self._map(self.project.delete_bucket_with_objects, sorted(whole))
             for b in buckets:
                 if b not in whole:
@@ -510,9 +574,18 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
                         self.project.delete_bucket(b)
                     except BucketNotEmptyError:
                         raise _not_empty(b) from None
+            if failures:
+                raise failures[0]
         finally:
             for p in paths:
                 self.invalidate_cache(p)
+
+    def _is_object(self, bucket: str, key: str) -> bool:
+        try:
+            self.project.stat_object(bucket, key)
+            return True
+        except ObjectNotFoundError:
+            return False
 
     def rm_file(self, path: PathArg) -> None:
         """Delete one object (FileNotFoundError when there is none)."""
@@ -523,16 +596,18 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     # ------------------------------------------------------------ whole objects
 
-    def cat_file(self, path: PathArg, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
-        """The object's bytes, or ``[start:end)`` of them (negative counts from the end,
-        like a slice) with one ranged download."""
-        bucket, key = self._split_key(path)
-        return self._read(bucket, key, start, end)
+    def cat_file(self, path: PathArg, start: int | None = None, end: int | None = None,
+                 version_id: str | None = None, **kwargs: Any) -> bytes:
+        """The object's bytes (of ``version_id``, on a version-aware filesystem), or
+        ``[start:end)`` of them (negative counts from the end, like a slice) with one
+        ranged download."""
+        bucket, key, version = self._split_version(path, version_id)
+        return self._read(bucket, key, start, end, version)
 
-    def _read(self, bucket: str, key: str, start: int | None, end: int | None) -> bytes:
+    def _read(self, bucket: str, key: str, start: int | None, end: int | None, version: str | None) -> bytes:
         if not start and end is None:
-            return engine.download_bytes(self.project, bucket, key, tuning=self.tuning)
-        pinned = engine.pin(self.project, bucket, key)  # the size, and the version to read
+            return engine.download_bytes(self.project, bucket, key, tuning=self.tuning, version=version)
+        pinned = engine.pin(self.project, bucket, key, version=version)  # the size, and the version to read
         first, stop, _ = slice(start, end).indices(pinned.size)
         return engine.read_range(self.project, pinned, first, stop)
 
@@ -578,13 +653,11 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     def pipe_file(self, path: PathArg, value: Any, mode: str = "overwrite", **kwargs: Any) -> None:
         """Store ``value`` (any bytes-like buffer) as the object at ``path``; ``mode="create"``
-        refuses an existing object (checked first, not atomically). ``metadata`` sets
-        custom metadata."""
+        commits it only if the key is free (atomically: FileExistsError otherwise).
+        ``metadata`` sets custom metadata."""
         bucket, key = self._split_key(path)
-        if mode == "create" and self.exists(path):
-            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(path))
         engine.upload(self.project, bucket, key, engine.byte_view(value), metadata=kwargs.get("metadata"),
-                           tuning=self.tuning)
+                      tuning=self.tuning, conditions=_write_conditions(mode))
         self.invalidate_cache(self._strip(path))
 
     def put_file(
@@ -600,10 +673,10 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         if os.path.isdir(lpath):
             return  # prefixes are not stored; the files inside will make it
         bucket, key = self._split_key(rpath)
-        if mode == "create" and self.exists(rpath):
+        if mode == "create" and self.exists(rpath):  # early, to spare the upload; the commit decides
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(rpath))
         info = engine.upload(self.project, bucket, key, lpath, metadata=kwargs.get("metadata"),
-                                  tuning=self.tuning, progress=_progress(callback))
+                             tuning=self.tuning, progress=_progress(callback), conditions=_write_conditions(mode))
         callback.set_size(info.size)
         callback.absolute_update(info.size)
         self.invalidate_cache(self._strip(rpath))
@@ -614,6 +687,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         lpath: Any,
         callback: Callback = DEFAULT_CALLBACK,
         outfile: Any = None,
+        version_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         """Download an object to a local path (atomically: large objects in parallel
@@ -626,13 +700,14 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             if outfile is None:
                 os.makedirs(lpath, exist_ok=True)
             return
+        bucket, key, version = self._split_version(rpath, version_id)
         if outfile is not None:
-            self._stream_to(bucket, key, outfile, callback)
+            self._stream_to(bucket, key, outfile, callback, version)
             return
         os.makedirs(os.path.dirname(os.path.abspath(lpath)), exist_ok=True)
         try:
             info = engine.download_file(self.project, bucket, key, lpath, tuning=self.tuning,
-                                        progress=_progress(callback)).info
+                                        progress=_progress(callback), version=version).info
         except ObjectNotFoundError:
             if self.isdir(rpath):
                 os.makedirs(lpath, exist_ok=True)
@@ -641,10 +716,10 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         callback.set_size(info.size)
         callback.absolute_update(info.size)
 
-    def _stream_to(self, bucket: str, key: str, outfile: Any, callback: Callback) -> None:
+    def _stream_to(self, bucket: str, key: str, outfile: Any, callback: Callback, version: str | None) -> None:
         """One download stream (one version) into an open file."""
         buffer = bytearray(engine.CHUNK)
-        with self.project.download_object(bucket, key) as download:
+        with self.project.download_object(bucket, key, version=version) as download:
             callback.set_size(download.file_size())
             while True:
                 n = download.readinto(buffer)
@@ -654,12 +729,30 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
                     outfile.write(view[:n])
                 callback.relative_update(n)
 
-    def cp_file(self, path1: PathArg, path2: PathArg, **kwargs: Any) -> None:
-        """Copy an object on the satellite, without moving its data through this machine."""
-        b1, k1 = self._split_key(path1)
+    def cp_file(self, path1: PathArg, path2: PathArg, version_id: str | None = None, **kwargs: Any) -> None:
+        """Copy an object (or, version-aware, one of its versions) on the satellite,
+        without moving its data through this machine."""
+        b1, k1, version = self._split_version(path1, version_id)
         b2, k2 = self._split_key(path2)
-        self.project.copy_object(b1, k1, b2, k2)
+        self.project.copy_object(b1, k1, b2, k2, version=version)
         self.invalidate_cache(self._strip(path2))
+
+    def object_version_info(self, path: PathArg, **kwargs: Any) -> list[Info]:
+        """Every version of the object at ``path`` (delete markers too), newest first:
+        info dicts with ``version_id``, ``is_latest`` and ``is_delete_marker``."""
+        bucket, key = self._split_key(path)
+        found: list[Info] = []
+        # a listing prefix ends with "/": the key's directory, one level (keys are listed
+        # in the order of their encrypted names, so no cursor starts at the key)
+        parent = key.rpartition("/")[0]
+        directory = ListObjectsOptions(prefix=f"{parent}/" if parent else "", system=True)
+        for v in self.project.iter_versions(bucket, directory):
+            if v.key != key:
+                continue
+            info = _object_info(bucket, v)
+            info.update(version_id=v.version, is_latest=v.is_latest, is_delete_marker=v.is_delete_marker)
+            found.append(info)
+        return found
 
     def created(self, path: PathArg) -> _dt.datetime:
         """When the object (or bucket) was created."""
@@ -770,6 +863,8 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
     read returns bytes of the object version found when the file was opened; once that
     version is replaced or deleted, reads that need the network raise ObjectChangedError.
 
+    ``version_id`` (a version-aware filesystem) reads that version of the object.
+
     Writing (``wb``, ``xb``): written bytes go to an :class:`~uplink_py.engine.ObjectWriter`
     that uploads parts of the filesystem's ``part_size`` while the file is written, up to
     4 at once (memory: at most 5 part buffers, 320 MiB with the default 64 MiB parts; a
@@ -781,7 +876,8 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
     also through text and compression wrappers, left by an exception), on
     ``discard()``, when a write fails, or when the file is dropped unclosed.
     ``metadata={...}`` sets custom metadata; ``expires`` (Unix seconds or aware
-    datetime) makes the object expire.
+    datetime) makes the object expire. ``xb`` commits only if the key is still free at
+    ``close()`` (FileExistsError otherwise, and nothing is stored).
     """
 
     DEFAULT_BLOCK_SIZE = engine.CHUNK
@@ -799,13 +895,17 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         size: int | None = None,
         metadata: Mapping[str, str] | None = None,
         expires: Any = None,
+        version_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         if mode == "ab":
             raise NotImplementedError("Storj objects cannot be appended to; write a new object")
         if mode not in ("rb", "wb", "xb"):
             raise ValueError(f"unsupported mode {mode!r}: use 'rb', 'wb' or 'xb'")
-        self.bucket, self.key = fs._split_key(path)
+        self.bucket, self.key, version = fs._split_version(path, version_id)
+        if version is not None and mode != "rb":
+            raise ValueError("version_id is for reading: a write makes a new version")
+        path = f"{self.bucket}/{self.key}"
         self._upload: ObjectWriter | None = None
         self._discarded = False
         self._metadata = dict(metadata) if metadata is not None else None
@@ -815,14 +915,14 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         info: Info | None = None
         if mode == "rb":
             try:
-                self._pinned = engine.pin(fs.project, self.bucket, self.key)  # every read: this version
+                self._pinned = engine.pin(fs.project, self.bucket, self.key, version=version)  # every read: this one
             except ObjectNotFoundError:
                 if fs.isdir(path):
                     raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path) from None
                 raise _not_found(path) from None
             info = _object_info(self.bucket, self._pinned.info, metadata=True)
             size = self._pinned.size
-        if mode == "xb" and fs.exists(path):
+        if mode == "xb" and fs.exists(path):  # early; the commit decides (atomically)
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
         parallel = mode == "rb" and cache_type == "parallel"
         super().__init__(
@@ -846,7 +946,8 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
     def _initiate_upload(self) -> None:
         tuning = Tuning(min(self.fs.max_concurrency, DEFAULT_CONCURRENCY), self.fs.part_size)
         self._upload = ObjectWriter(self.fs.project, self.bucket, self.key, options=UploadOptions(expires=self._expires),
-                                    metadata=self._metadata, tuning=tuning)
+                                    metadata=self._metadata, tuning=tuning,
+                                    conditions=_write_conditions("create" if self.mode == "xb" else "overwrite"))
 
     def _upload_chunk(self, final: bool = False) -> bool:
         upload = self._upload

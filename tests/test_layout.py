@@ -31,6 +31,8 @@ ORDER = list(LAYERS)
 def layer(module: str) -> int:
     if module == "engine" or module.startswith("engine."):
         return ORDER.index("engine")
+    if module.startswith("cli."):  # the command line's own modules
+        return ORDER.index("integrations")
     for index, names in enumerate(LAYERS.values()):
         if names is not None and module in names:
             return index

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 import uplink_py
-from uplink_py import Access, DownloadOptions, ListObjectsOptions, Permission, Project, SharePrefix
+from uplink_py import (Access, DownloadOptions, ListObjectsOptions, ObjectLockConfiguration, Permission, Project,
+                       SharePrefix)
 from uplink_py.errors import CancelledError, InternalError, InvalidHandleError, ObjectNotFoundError, StorjException
 
 from conftest import SUMMARY_LINES, random_bytes
@@ -69,6 +70,20 @@ def project_calls(bucket: str, access: Access) -> dict[str, Callable[[Project], 
         "download_many": lambda p: p.download_many(bucket, ["k"]),
         "open_reader": lambda p: p.open_reader(bucket, "k"),
         "open_writer": lambda p: p.open_writer(bucket, "k", max_concurrency=1).write(b"x"),
+        "create_bucket_with_object_lock": lambda p: p.create_bucket_with_object_lock(bucket + "-lock"),
+        "get_bucket_versioning": lambda p: p.get_bucket_versioning(bucket),
+        "set_bucket_versioning": lambda p: p.set_bucket_versioning(bucket, True),
+        "get_bucket_object_lock": lambda p: p.get_bucket_object_lock(bucket),
+        "set_bucket_object_lock": lambda p: p.set_bucket_object_lock(bucket, ObjectLockConfiguration()),
+        "stat_version": lambda p: p.stat_version(bucket, "k"),
+        "delete_version": lambda p: p.delete_version(bucket, "k"),
+        "list_versions": lambda p: p.list_versions(bucket),
+        "iter_versions": lambda p: next(p.iter_versions(bucket)),
+        "set_object_retention": lambda p: p.set_object_retention(bucket, "k", None),
+        "get_object_retention": lambda p: p.get_object_retention(bucket, "k"),
+        "set_object_legal_hold": lambda p: p.set_object_legal_hold(bucket, "k", False),
+        "get_object_legal_hold": lambda p: p.get_object_legal_hold(bucket, "k"),
+        "delete_objects": lambda p: p.delete_objects(bucket, ["k"]),
     }
 
 

@@ -24,7 +24,9 @@ def example_blocks() -> list[tuple[str, str]]:
 def test_readme_has_examples_of_every_feature() -> None:
     code = "\n".join(body for _, body in example_blocks())
     for feature in ("readinto", "download_into", "sj://", "LocalCluster", "aio.open_project", "ObjectLoader",
-                    "uplink-py cp", "share("):
+                    "uplink-py cp", "share(", "list_versions", "if_none_match=True", "delete_objects",
+                    "create_bucket_with_object_lock", "legal_hold=True", "bypass_governance=True",
+                    "--no-clobber", "--versions", "uplink-py mv", "meta get", "access import"):
         assert feature in code, feature
 
 

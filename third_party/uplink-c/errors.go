@@ -118,9 +118,10 @@ func errorCode(ctx context.Context, err error, eof bool) C.int32_t {
 }
 
 // rpcCodes classifies the satellite's status codes that uplink's public calls pass
-// through unconverted (private/object converts them for its own calls).
+// through unconverted (private/object converts them for its own calls). Not
+// FailedPrecondition: the satellite also says "not enough nodes" with it; only a
+// conditional write's is classified (ifAbsent).
 var rpcCodes = map[rpcstatus.StatusCode]C.int32_t{
-	rpcstatus.FailedPrecondition:                               codePreconditionFailed,
 	rpcstatus.ObjectLockObjectProtected:                        codeObjectLocked,
 	rpcstatus.ObjectLockBucketRetentionConfigurationMissing:    codeObjectLockInvalid,
 	rpcstatus.ObjectLockInvalidBucketState:                     codeObjectLockInvalid,

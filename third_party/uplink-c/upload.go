@@ -5,8 +5,10 @@ import "C"
 
 import (
 	"context"
-	"unsafe"
+	"unsafe" // also for go:linkname
 
+	"storj.io/uplink"
+	"storj.io/uplink/private/metaclient"
 	"storj.io/uplink/private/object"
 )
 
@@ -16,10 +18,23 @@ import (
 // pending object begun in the background is known and deleted.
 type upload struct {
 	transfer
-	up          *object.VersionedUpload
+	up          *uplink.Upload
 	end         *ending
 	ifNoneMatch bool // a commit that finds the key taken is errObjectExists
 }
+
+// uplink's upload with retention, legal hold and IfNoneMatch, as private/object
+// reaches it. Not object.UploadObject: its Commit replaces the library's error by a
+// bare sentinel ("failed precondition" where uplink says "not enough nodes ...").
+//
+//go:linkname uploadObjectWithRetention storj.io/uplink.uploadObjectWithRetention
+func uploadObjectWithRetention(ctx context.Context, project *uplink.Project, bucket, key string, options *metaclient.UploadOptions) (*uplink.Upload, error)
+
+//go:linkname objectVersion storj.io/uplink.objectVersion
+func objectVersion(obj *uplink.Object) []byte
+
+//go:linkname objectIsVersioned storj.io/uplink.objectIsVersioned
+func objectIsVersioned(obj *uplink.Object) bool
 
 // abort ends the upload without committing (after a commit: ErrUploadDone).
 func (u *upload) abort() error { return u.end.abort(u.transfer, u.up.Abort) }
@@ -57,15 +72,15 @@ func uplink_py_upload_object(p *C.UplinkProject, bucket_name, object_key *C.char
 	if err != nil {
 		return C.UplinkUploadResult{error: newError(nil, err)}
 	}
-	opts := object.UploadOptions{Retention: w.retention, LegalHold: w.legalHold, IfNoneMatch: w.ifNoneMatch}
+	opts := metaclient.UploadOptions{Retention: w.retention, LegalHold: w.legalHold, IfNoneMatch: w.ifNoneMatch}
 	if options != nil {
 		opts.Expires = unixToTime(options.expires)
 	}
 	t, up, cerr := startTransfer(proj,
-		func(ctx context.Context) (*object.VersionedUpload, error) {
-			return object.UploadObject(settling(ctx), proj.uplink, bucket, key, &opts)
+		func(ctx context.Context) (*uplink.Upload, error) {
+			return uploadObjectWithRetention(settling(ctx), proj.uplink, bucket, key, &opts)
 		},
-		func(up *object.VersionedUpload) { _ = up.Abort() })
+		func(up *uplink.Upload) { _ = up.Abort() })
 	if cerr != nil {
 		return C.UplinkUploadResult{error: cerr}
 	}
@@ -146,11 +161,7 @@ func uplink_upload_info(u *C.UplinkUpload) (result C.UplinkObjectResult) {
 	if up.end.busy() { // uplink's Info waits for the upload's lock, which the commit holds
 		return C.UplinkObjectResult{error: newError(nil, errEnding)}
 	}
-	info := up.up.Info()
-	if info == nil {
-		return C.UplinkObjectResult{}
-	}
-	return objectResult(&info.Object, nil)
+	return objectResult(up.up.Info(), nil)
 }
 
 // uplink_py_upload_version is uplink_upload_info with the version (after a
@@ -166,7 +177,12 @@ func uplink_py_upload_version(u *C.UplinkUpload) (result C.UplinkPyObjectVersion
 	if up.end.busy() {
 		return C.UplinkPyObjectVersionResult{error: newError(nil, errEnding)}
 	}
-	return versionResult(up.up.Info(), nil)
+	info := up.up.Info()
+	if info == nil {
+		return C.UplinkPyObjectVersionResult{}
+	}
+	return versionResult(&object.VersionedObject{Object: *info, Version: objectVersion(info),
+		IsVersioned: objectIsVersioned(info)}, nil)
 }
 
 //export uplink_free_write_result

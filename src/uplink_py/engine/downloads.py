@@ -206,15 +206,17 @@ def download_file(
     progress: ProgressCallback | None = None,
     scope: CancelScope | None = None,
     version: str | None = None,
+    replace: bool = True,
 ) -> Pinned:
-    """The object (or its ``version``) into a local file, atomically (see :mod:`.targets`)."""
+    """The object (or its ``version``) into a local file, atomically (see :mod:`.targets`);
+    with ``replace=False`` an existing file stays (FileExistsError)."""
     target = AtomicFile(path)  # before any network call: an unwritable directory fails first
     try:
         pinned, _, count = download(
             project, bucket, key, lambda _count: FileSink(target), tuning=tuning, progress=progress, scope=scope,
             version=version,
         )
-        target.commit(count)
+        target.commit(count, replace=replace)
     except BaseException:
         target.discard()
         raise

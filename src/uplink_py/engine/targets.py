@@ -44,15 +44,20 @@ class AtomicFile:
                 raise OSError(f"{self.temporary}: write made no progress")
             done += written
 
-    def commit(self, size: int) -> None:
-        """Make the file durable and visible at ``path``; it must hold ``size`` bytes."""
+    def commit(self, size: int, *, replace: bool = True) -> None:
+        """Make the file durable and visible at ``path``; it must hold ``size`` bytes.
+        With ``replace=False`` an existing ``path`` stays and FileExistsError is raised
+        (atomically: a hard link, which refuses an existing name)."""
         written = os.fstat(self._fd).st_size
         if written != size:  # never zero-fill what a download did not write
             raise OSError(f"{self.temporary}: {written} bytes written, expected {size}")
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = -1
-        os.replace(self.temporary, self.path)
+        if replace:
+            os.replace(self.temporary, self.path)
+        else:
+            _link_new(self.temporary, self.path)
         _fsync_directory(os.path.dirname(self.path))
 
     def discard(self) -> None:
@@ -67,6 +72,20 @@ class AtomicFile:
             os.unlink(self.temporary)
         except OSError:
             pass
+
+
+def _link_new(temporary: str, path: str) -> None:
+    """``temporary`` renamed to ``path`` only if ``path`` does not exist."""
+    try:
+        os.link(temporary, path)  # FileExistsError if path exists: nothing replaced
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network and FAT filesystems): check, then rename
+        if os.path.lexists(path):
+            raise FileExistsError(17, "File exists", path) from None
+        os.rename(temporary, path)
+        return
+    os.unlink(temporary)
 
 
 def _fsync_directory(directory: str) -> None:

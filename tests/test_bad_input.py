@@ -484,8 +484,7 @@ def test_version_and_lock_methods(fz_project: Any, module_bucket: str, stored: t
         attempt(method, p.copy_object, module_bucket, stored[0], bucket, key, version=version, retention=retention,
                 legal_hold=flag, if_none_match=flag)
     else:
-        up = attempt(method, p.upload_object, bucket, key, None, retention=retention, legal_hold=flag,
-                     if_none_match=flag)
+        up = attempt(method, p.upload_object, bucket, key, None, retention=retention, legal_hold=flag)
         if ok(up):
             up.abort()
     if CASES["version_and_lock_methods"] % 50 == 0:

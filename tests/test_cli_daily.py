@@ -131,8 +131,9 @@ def test_no_clobber_never_replaces(net: StorjNetwork, bucket: str, tmp_path: Pat
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
     res = ok(cli(net, "cp", "--no-clobber", f"sj://{bucket}/fresh", f"sj://{bucket}/k"))  # server-side
     assert b"exists, not replaced" in res.stderr
-    res = ok(cli(net, "cp", "--no-clobber", "-", f"sj://{bucket}/k", stdin=b"piped"))
+    res = ok(cli(net, "cp", "--no-clobber", "--part-size", str(MiB), "-", f"sj://{bucket}/k", stdin=b"piped"))
     assert b"exists, not replaced" in res.stderr
+    err(cli(net, "cp", "--legal-hold", f"sj://{bucket}/k", str(tmp_path / "h")), 2, "for copies to sj://")
     assert ok(cli(net, "cat", f"sj://{bucket}/k")).stdout == b"first"
 
 

@@ -493,3 +493,73 @@ def test_fsspec_version_aware_reads(storage_options: dict[str, Any], project: An
     project.delete_version(versioned, "f", gone.version)
     with pytest.raises(FileNotFoundError):
         fs.info(path, version_id=gone.version)
+
+
+# ---------------------------------------------------------------- asyncio
+
+
+def test_aio_versions_and_create_if_absent(storj_network: Any, versioned: str) -> None:
+    import asyncio
+
+    from uplink_py import aio, errors
+
+    async def main() -> None:
+        async with await aio.open_project(storj_network.access) as project:
+            first = await project.upload_bytes(versioned, "a", b"one", if_none_match=True)
+            with pytest.raises(errors.ObjectExistsError):
+                await project.upload_bytes(versioned, "a", b"two", if_none_match=True)
+            await project.upload_bytes(versioned, "a", b"three")
+            versions = [v async for v in project.list_versions(versioned)]
+            assert [v.version for v in versions][1] == first.version
+            assert await project.download_bytes(versioned, "a", version=first.version) == b"one"
+            assert (await project.stat_version(versioned, "a", first.version)).size == 3
+            results = await project.delete_objects(versioned, [(v.key, v.version) for v in versions])
+            assert all(r.ok for r in results)
+            assert await project.delete_version(versioned, "a") is not None  # a delete marker
+
+    asyncio.run(main())
+
+
+def test_batch_delete_arguments_and_duplicates(project: Any, versioned: str) -> None:
+    """A str is refused (list() would make its characters keys); a key asked twice gets
+    its one outcome twice; a request that fails after others raises with their outcomes
+    in ``results``; flags take bools only."""
+    from uplink_py import DeleteStatus, engine, errors
+
+    project.upload_bytes(versioned, "a", b"a")
+    for wrong in ("a", b"a", {"a": None}):
+        with pytest.raises(TypeError):
+            engine.delete_objects(project, versioned, wrong)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        project.delete_objects(versioned, "a")
+    twice = project.delete_objects(versioned, ["a", "a"])
+    assert [r.status for r in twice] == [DeleteStatus.OK, DeleteStatus.OK] and twice[0] == twice[1]
+    with pytest.raises(errors.StorjException) as failed:
+        project.delete_objects(versioned, [f"b/{i}" for i in range(1000)] + ["x" * 5000])
+    assert len(failed.value.results) == 1000 and all(r.ok for r in failed.value.results)  # type: ignore[attr-defined]
+    for call in (lambda: project.set_bucket_versioning(versioned, None),
+                 lambda: project.set_object_legal_hold(versioned, "a", 1),
+                 lambda: project.delete_version(versioned, "a", bypass_governance="yes")):
+        with pytest.raises(TypeError):
+            call()
+    assert project.get_bucket_versioning(versioned).name == "ENABLED"
+
+
+def test_fsspec_rm_in_a_versioned_bucket_marks_only_objects(storage_options: dict[str, Any], project: Any,
+                                                            versioned: str) -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("sj", **storage_options)
+    project.upload_bytes(versioned, "d/f", b"f")
+    for path in (f"{versioned}/missing", f"{versioned}/d"):
+        with pytest.raises((FileNotFoundError, IsADirectoryError)):
+            fs.rm(path)
+    fs.rm(f"{versioned}/d", recursive=True)
+    assert [(v.key, v.is_delete_marker) for v in project.list_versions(versioned, _recursive())] == \
+        [("d/f", True), ("d/f", False)]
+
+
+def _recursive() -> Any:
+    from uplink_py import ListObjectsOptions
+
+    return ListObjectsOptions(recursive=True)

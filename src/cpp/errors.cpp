@@ -23,18 +23,30 @@ py::object decode_message(const std::string &text) {
         PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace"));
 }
 
-void raise_storj_exception(const UplinkFailure &failure) {
+// The exception for failure (RuntimeError before uplink_py registered its tables).
+py::object storj_exception(const UplinkFailure &failure) {
     py::object message = decode_message(failure.message());
     py::object details = failure.details() ? decode_message(*failure.details()) : py::none();
     if (!message || !details) {
         throw py::error_already_set();
     }
-    if (errors_module == nullptr) {  // _core used directly, before uplink_py registered its tables
-        PyErr_SetObject(PyExc_RuntimeError, message.ptr());
-        return;
+    if (errors_module == nullptr) {  // _core used directly
+        return py::reinterpret_borrow<py::object>(PyExc_RuntimeError)(message);
     }
-    py::object exc = errors_module->from_code(failure.code(), message, details);
+    return errors_module->from_code(failure.code(), message, details);
+}
+
+void raise_storj_exception(const UplinkFailure &failure) {
+    py::object exc = storj_exception(failure);
     PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+}
+
+UplinkFailure failure_of(const UplinkError &err) {
+    std::optional<std::string> details;
+    if (err.details != nullptr) {
+        details = err.details;
+    }
+    return UplinkFailure(err.code, err.message ? err.message : "uplink error", std::move(details));
 }
 
 }  // namespace
@@ -47,12 +59,14 @@ const char *ForkedProcessFailure::what() const noexcept {
 
 void throw_uplink_error(UplinkError *err) {
     const ErrorOwner owned(err);
-    std::string message = err->message ? err->message : "uplink error";
-    std::optional<std::string> details;
-    if (err->details != nullptr) {
-        details = err->details;
-    }
-    throw UplinkFailure(err->code, std::move(message), std::move(details));
+    throw failure_of(*err);
+}
+
+void throw_uplink_error_with(const UplinkError &err, const char *attribute, py::handle value) {
+    py::object exc = storj_exception(failure_of(err));
+    exc.attr(attribute) = value;
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+    throw py::error_already_set();
 }
 
 void ignore_error(UplinkError *err) noexcept { const ErrorOwner owned(err); }

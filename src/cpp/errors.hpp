@@ -47,6 +47,10 @@ public:
 // Takes ownership of err (not NULL): copies it, frees it, throws UplinkFailure.
 [[noreturn]] void throw_uplink_error(UplinkError *err);
 
+// The exception of err (not freed: its owner keeps it) with one more attribute, raised
+// (GIL held): e.g. the outcomes of a batch delete's requests done before one failed.
+[[noreturn]] void throw_uplink_error_with(const UplinkError &err, const char *attribute, py::handle value);
+
 // Takes ownership of err (may be NULL) and throws it if there is one.
 inline void check(UplinkError *err) {
     if (err != nullptr) {

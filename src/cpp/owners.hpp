@@ -87,8 +87,6 @@ using EncryptionKeyOwner = ResultOwner<UplinkEncryptionKeyResult, &UplinkEncrypt
 using StringResultOwner = ResultOwner<UplinkStringResult, &UplinkStringResult::string, uplink_free_string_result>;
 using BucketResultOwner = ResultOwner<UplinkBucketResult, &UplinkBucketResult::bucket, uplink_free_bucket_result>;
 using ObjectResultOwner = ResultOwner<UplinkObjectResult, &UplinkObjectResult::object, uplink_free_object_result>;
-using CommitUploadResultOwner =
-    ResultOwner<UplinkCommitUploadResult, &UplinkCommitUploadResult::object, uplink_free_commit_upload_result>;
 using UploadInfoResultOwner =
     ResultOwner<UplinkUploadInfoResult, &UplinkUploadInfoResult::info, uplink_free_upload_info_result>;
 using PartResultOwner = ResultOwner<UplinkPartResult, &UplinkPartResult::part, uplink_free_part_result>;

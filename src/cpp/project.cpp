@@ -138,9 +138,11 @@ void Project::update_object_metadata(const CString &bucket_name, const CString &
 // ---------------------------------------------------------------- transfers
 
 py::object Project::upload_object(const CString &bucket_name, const CString &key, py::handle options,
-                                   py::handle retention, bool legal_hold, bool if_none_match) {
+                                   py::handle retention, bool legal_hold) {
     UplinkUploadOptions c_options = upload_options_arg(options);
-    UplinkPyWriteOptions write = write_options_arg(retention, legal_hold, if_none_match);
+    // No if_none_match here: a small single upload that loses the race would leave its
+    // pending object behind (see third_party/uplink-c/README.md); commit_upload has it.
+    UplinkPyWriteOptions write = write_options_arg(retention, legal_hold, false);
     require();
     // The Python object first: if creating it fails, there is no upload to abort.
     auto [handle, upload] = new_handle<Upload>(handle_types().upload);
@@ -292,21 +294,22 @@ void bind_project(py::module_ &m) {
         .def("iter_objects", &Project::iter_objects, py::arg("bucket_name"), py::arg("list_object_options") = none)
         .def("copy_object", &Project::copy_object, py::arg("old_bucket"), py::arg("old_key"), py::arg("new_bucket"),
              py::arg("new_key"), py::kw_only(), py::arg("version") = none, py::arg("retention") = none,
-             py::arg("legal_hold") = false, py::arg("if_none_match") = false)
+             py::arg("legal_hold").noconvert() = false, py::arg("if_none_match").noconvert() = false)
         .def("move_object", &Project::move_object, py::arg("old_bucket"), py::arg("old_key"), py::arg("new_bucket"),
              py::arg("new_key"))
         .def("update_object_metadata", &Project::update_object_metadata, py::arg("bucket_name"),
              py::arg("storj_path"), py::arg("custom_metadata"))
         .def("upload_object", &Project::upload_object, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_options") = none, py::kw_only(), py::arg("retention") = none,
-             py::arg("legal_hold") = false, py::arg("if_none_match") = false)
+             py::arg("legal_hold").noconvert() = false)
         .def("download_object", &Project::download_object, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("download_options") = none, py::kw_only(), py::arg("version") = none)
         .def("begin_upload", &Project::begin_upload, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_options") = none, py::kw_only(), py::arg("retention") = none,
-             py::arg("legal_hold") = false)
+             py::arg("legal_hold").noconvert() = false)
         .def("commit_upload", &Project::commit_upload, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("upload_id"), py::arg("options") = none, py::kw_only(), py::arg("if_none_match") = false)
+             py::arg("upload_id"), py::arg("options") = none, py::kw_only(),
+             py::arg("if_none_match").noconvert() = false)
         .def("abort_upload", &Project::abort_upload, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_id"))
         .def("upload_part", &Project::upload_part, py::arg("bucket_name"), py::arg("storj_path"),

@@ -49,7 +49,7 @@ public:
     void update_object_metadata(const CString &bucket_name, const CString &key, py::handle metadata);
 
     py::object upload_object(const CString &bucket_name, const CString &key, py::handle options,
-                             py::handle retention, bool legal_hold, bool if_none_match);
+                             py::handle retention, bool legal_hold);
     py::object download_object(const CString &bucket_name, const CString &key, py::handle options,
                                py::handle version);
 

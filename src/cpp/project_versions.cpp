@@ -104,20 +104,26 @@ py::list Project::delete_objects(const CString &bucket_name, py::handle items, b
     if (c_items.count() == 0) {
         return py::list();
     }
-    // One owner for the items, and the error (if any) thrown after they are freed with it.
+    // The items, and the error of a failed request: the outcomes of the requests before it
+    // go with the exception (its `results`), as they are deletions that happened.
     struct Deleted {
         DeleteObjectsResultOwner owner;
         size_t count;
+        ErrorOwner error;
     };
     const Deleted deleted = call([&](UplinkProject *p) {
         UplinkPyDeleteObjectsResult result =
             uplink_py_delete_objects(p, bucket_name.c(), c_items.data(), c_items.count(), bypass_governance);
+        ErrorOwner error(std::exchange(result.error, nullptr));
         const size_t count = result.count;
-        return Deleted{take<DeleteObjectsResultOwner>(result), count};
+        return Deleted{DeleteObjectsResultOwner(result), count, std::move(error)};
     });
     py::list out(deleted.count);
     for (size_t i = 0; i < deleted.count; ++i) {
         out[i] = delete_result_to_py(deleted.owner.get()[i]);
+    }
+    if (deleted.error) {
+        throw_uplink_error_with(*deleted.error, "results", out);
     }
     return out;
 }
@@ -127,23 +133,25 @@ void bind_project_versions(py::class_<Project> &project) {
     project
         .def("create_bucket_with_object_lock", &Project::create_bucket_with_object_lock, py::arg("bucket_name"))
         .def("get_bucket_versioning", &Project::get_bucket_versioning, py::arg("bucket_name"))
-        .def("set_bucket_versioning", &Project::set_bucket_versioning, py::arg("bucket_name"), py::arg("enabled"))
+        .def("set_bucket_versioning", &Project::set_bucket_versioning, py::arg("bucket_name"),
+             py::arg("enabled").noconvert())
         .def("get_bucket_object_lock", &Project::get_bucket_object_lock, py::arg("bucket_name"))
         .def("set_bucket_object_lock", &Project::set_bucket_object_lock, py::arg("bucket_name"), py::arg("config"))
         .def("stat_version", &Project::stat_version, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("version") = none)
         .def("delete_version", &Project::delete_version, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("version") = none, py::kw_only(), py::arg("bypass_governance") = false)
+             py::arg("version") = none, py::kw_only(), py::arg("bypass_governance").noconvert() = false)
         .def("iter_versions", &Project::iter_versions, py::arg("bucket_name"), py::arg("list_object_options") = none)
         .def("list_versions", &Project::list_versions, py::arg("bucket_name"), py::arg("list_object_options") = none)
         .def("set_object_retention", &Project::set_object_retention, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("retention"), py::kw_only(), py::arg("version") = none, py::arg("bypass_governance") = false)
+             py::arg("retention"), py::kw_only(), py::arg("version") = none,
+             py::arg("bypass_governance").noconvert() = false)
         .def("get_object_retention", &Project::get_object_retention, py::arg("bucket_name"), py::arg("storj_path"),
              py::kw_only(), py::arg("version") = none)
         .def("set_object_legal_hold", &Project::set_object_legal_hold, py::arg("bucket_name"), py::arg("storj_path"),
-             py::arg("enabled"), py::kw_only(), py::arg("version") = none)
+             py::arg("enabled").noconvert(), py::kw_only(), py::arg("version") = none)
         .def("get_object_legal_hold", &Project::get_object_legal_hold, py::arg("bucket_name"), py::arg("storj_path"),
              py::kw_only(), py::arg("version") = none)
         .def("delete_objects", &Project::delete_objects, py::arg("bucket_name"), py::arg("items"), py::kw_only(),
-             py::arg("bypass_governance") = false);
+             py::arg("bypass_governance").noconvert() = false);
 }

@@ -123,7 +123,7 @@ class Project:
     def update_object_metadata(self, bucket_name: str, storj_path: str, custom_metadata: _MetadataLike) -> None: ...
     def upload_object(
         self, bucket_name: str, storj_path: str, upload_options: UploadOptions | None = None, *,
-        retention: Retention | None = None, legal_hold: bool = False, if_none_match: bool = False,
+        retention: Retention | None = None, legal_hold: bool = False,
     ) -> Upload: ...
     def download_object(
         self, bucket_name: str, storj_path: str, download_options: DownloadOptions | None = None, *,

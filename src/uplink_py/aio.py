@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,10 +43,13 @@ from .credentials import open_project as _open_project
 from .engine import DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, CancelScope, ProgressCallback, Tuning
 from .module_classes import (
     Bucket,
+    DeleteResult,
     DownloadOptions,
     ListBucketsOptions,
     ListObjectsOptions,
     Object,
+    ObjectVersion,
+    Retention,
     UploadOptions,
 )
 
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer, Self
 
     from .download import Download
+    from .engine.deletes import DeleteItem
     from .engine.sources import SourceLike
     from .engine.uploads import Metadata
     from .project import PathLike, Project
@@ -160,6 +164,25 @@ class AsyncProject:
         """``async for obj in project.list_objects(bucket, options): ...``"""
         return self._iterate(lambda: self.project.iter_objects(bucket, options))
 
+    # ------------------------------------------------------------ versions
+    def list_versions(self, bucket: str, options: ListObjectsOptions | None = None) -> AsyncIterator[ObjectVersion]:
+        """``async for version in project.list_versions(bucket, options): ...`` (delete markers too)."""
+        return self._iterate(lambda: self.project.iter_versions(bucket, options))
+
+    async def stat_version(self, bucket: str, key: str, version: str | None = None) -> ObjectVersion:
+        return await self._run(lambda s: s.call(self.project.stat_version, bucket, key, version))
+
+    async def delete_version(self, bucket: str, key: str, version: str | None = None, *,
+                             bypass_governance: bool = False) -> ObjectVersion | None:
+        return await self._run(lambda s: s.call(self.project.delete_version, bucket, key, version,
+                                                bypass_governance=bypass_governance))
+
+    async def delete_objects(self, bucket: str, items: Iterable[DeleteItem], *,
+                             bypass_governance: bool = False) -> list[DeleteResult]:
+        """See :meth:`uplink_py.Project.delete_objects` (in batches of 1,000 keys)."""
+        return await self._run(lambda s: engine.delete_objects(self.project, bucket, items,
+                                                               bypass_governance=bypass_governance, scope=s))
+
     async def _iterate(self, start: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         iterator: Iterator[T] | None = None
 
@@ -192,10 +215,14 @@ class AsyncProject:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
+        retention: Retention | None = None,
+        legal_hold: bool = False,
+        if_none_match: bool = False,
     ) -> Object:
         """See :meth:`uplink_py.Project.upload_bytes`; ``data`` must not change meanwhile."""
         return await self.upload_file(bucket, key, engine.byte_view(data), upload_options, custom_metadata,
-                                      max_concurrency=max_concurrency, part_size=part_size, progress=progress)
+                                      max_concurrency=max_concurrency, part_size=part_size, progress=progress,
+                                      retention=retention, legal_hold=legal_hold, if_none_match=if_none_match)
 
     async def upload_file(
         self,
@@ -208,12 +235,16 @@ class AsyncProject:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
+        retention: Retention | None = None,
+        legal_hold: bool = False,
+        if_none_match: bool = False,
     ) -> Object:
         """See :meth:`uplink_py.Project.upload_file`."""
         tuning = Tuning(max_concurrency, part_size)
+        conditions = engine.WriteConditions(retention, legal_hold, if_none_match)
         return await self._run(lambda s: engine.upload(
             self.project, bucket, key, path, options=upload_options, metadata=custom_metadata, tuning=tuning,
-            progress=progress, scope=s,
+            progress=progress, scope=s, conditions=conditions,
         ))
 
     async def download_bytes(
@@ -225,11 +256,12 @@ class AsyncProject:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
+        version: str | None = None,
     ) -> bytes:
         """See :meth:`uplink_py.Project.download_bytes`."""
         tuning = Tuning(max_concurrency, part_size)
         return await self._run(lambda s: engine.download_bytes(
-            self.project, bucket, key, download_options, tuning=tuning, progress=progress, scope=s,
+            self.project, bucket, key, download_options, tuning=tuning, progress=progress, scope=s, version=version,
         ))
 
     async def download_into(
@@ -242,11 +274,12 @@ class AsyncProject:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
+        version: str | None = None,
     ) -> int:
         """See :meth:`uplink_py.Project.download_into`; don't touch ``buffer`` until it returns."""
         tuning = Tuning(max_concurrency, part_size)
         return await self._run(lambda s: engine.download_into(
-            self.project, bucket, key, buffer, offset, tuning=tuning, progress=progress, scope=s,
+            self.project, bucket, key, buffer, offset, tuning=tuning, progress=progress, scope=s, version=version,
         ))
 
     async def download_file(
@@ -258,11 +291,12 @@ class AsyncProject:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         part_size: int = DEFAULT_PART_SIZE,
         progress: ProgressCallback | None = None,
+        version: str | None = None,
     ) -> Object:
         """See :meth:`uplink_py.Project.download_file` (atomic: no partial file, also when cancelled)."""
         tuning = Tuning(max_concurrency, part_size)
         return await self._run(lambda s: engine.download_file(
-            self.project, bucket, key, os.fspath(path), tuning=tuning, progress=progress, scope=s,
+            self.project, bucket, key, os.fspath(path), tuning=tuning, progress=progress, scope=s, version=version,
         ).info)
 
     # ------------------------------------------------------------ streams

@@ -137,8 +137,8 @@ class DeadlineExceededError(InternalError, TimeoutError):
 
 
 class PreconditionFailedError(StorjException):
-    """A condition of the request did not hold (e.g. suspending versioning on a bucket
-    with Object Lock)."""
+    """A condition of the request did not hold (the satellite's failed precondition); a
+    create-if-absent write's is the subclass :class:`ObjectExistsError`."""
 
     code = 0x103  # uplink_py's own code
 

@@ -84,7 +84,15 @@ from .errors import (
     ObjectLockedError,
     ObjectNotFoundError,
 )
-from .module_classes import Bucket, DeleteResult, DeleteStatus, ListObjectsOptions, Object, UploadOptions
+from .module_classes import (
+    Bucket,
+    BucketVersioning,
+    DeleteResult,
+    DeleteStatus,
+    ListObjectsOptions,
+    Object,
+    UploadOptions,
+)
 
 if TYPE_CHECKING:
     from .project import Project
@@ -547,6 +555,17 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         buckets = [p for p in paths if "/" not in p]
         whole = set(buckets) if listed else set()
         keys: dict[str, dict[str, None]] = {}  # bucket -> keys, in order, once each
+        versioned: dict[str, bool] = {}
+        failures: list[OSError] = []
+
+        def marks_nothing(bucket: str, key: str) -> bool:
+            # where versioning is on, deleting a key that holds no object inserts a delete
+            # marker for it (and reports success): only existing objects are deleted there
+            if bucket not in versioned:
+                versioned[bucket] = self.project.get_bucket_versioning(bucket) in (
+                    BucketVersioning.ENABLED, BucketVersioning.SUSPENDED)
+            return versioned[bucket] and not self._is_object(bucket, key)
+
         for p in paths:
             bucket, key = self._split(p)
             if not key or bucket in whole:
@@ -554,17 +573,19 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             under = [o.key for o in self.project.iter_objects(
                 bucket, ListObjectsOptions(prefix=f"{key}/", recursive=True))] if listed else []
             wanted = keys.setdefault(bucket, {})
-            if not under or self._is_object(bucket, key):  # never a delete marker for a mere prefix
+            if listed and under and not self._is_object(bucket, key):
+                pass  # a prefix: its objects go, and no marker for the prefix itself
+            elif marks_nothing(bucket, key):
+                if not recursive:
+                    failures.append(self._missing(p))
+            else:
                 wanted[key] = None
             wanted.update(dict.fromkeys(under))
         try:
-            failures: list[OSError] = []
             for bucket, wanted in keys.items():
                 for result in engine.delete_objects(self.project, bucket, list(wanted)):
                     if result.status == DeleteStatus.NOT_FOUND and not recursive:
-                        p = f"{bucket}/{result.key}"
-                        failures.append(IsADirectoryError(errno.EISDIR, "a prefix: use recursive=True", p)
-                                        if self.isdir(p) else _not_found(p))
+                        failures.append(self._missing(f"{bucket}/{result.key}"))
                     elif not result.ok:
                         failures.append(_delete_failure(bucket, result))
             self._map(self.project.delete_bucket_with_objects, sorted(whole))
@@ -579,6 +600,12 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         finally:
             for p in paths:
                 self.invalidate_cache(p)
+
+    def _missing(self, path: str) -> OSError:
+        """The error of rm without recursive for a path that holds no object."""
+        if self.isdir(path):
+            return IsADirectoryError(errno.EISDIR, "a prefix: use recursive=True", path)
+        return _not_found(path)
 
     def _is_object(self, bucket: str, key: str) -> bool:
         try:

@@ -69,20 +69,19 @@ func uplink_py_delete_objects(p *C.UplinkProject, bucket_name *C.char, items *C.
 }
 
 // inOrder lists the satellite's outcomes in the order the items were asked
-// (it reports them in its own order); an item it did not report is an
-// internal error. A key asked twice gets the outcomes in turn.
+// (it reports them in its own order, once per distinct item: an item asked
+// twice gets its one outcome twice); an item it did not report is an
+// internal error.
 func inOrder(asked []object.DeleteObjectsItem, got []object.DeleteObjectsResultItem) []object.DeleteObjectsResultItem {
 	type itemKey struct{ key, version string }
-	byItem := make(map[itemKey][]object.DeleteObjectsResultItem, len(got))
+	byItem := make(map[itemKey]object.DeleteObjectsResultItem, len(got))
 	for _, g := range got {
-		k := itemKey{g.ObjectKey, string(g.RequestedVersion)}
-		byItem[k] = append(byItem[k], g)
+		byItem[itemKey{g.ObjectKey, string(g.RequestedVersion)}] = g
 	}
 	ordered := make([]object.DeleteObjectsResultItem, len(asked))
 	for i, a := range asked {
-		k := itemKey{a.ObjectKey, string(a.Version)}
-		if list := byItem[k]; len(list) > 0 {
-			ordered[i], byItem[k] = list[0], list[1:]
+		if outcome, ok := byItem[itemKey{a.ObjectKey, string(a.Version)}]; ok {
+			ordered[i] = outcome
 		} else {
 			ordered[i] = object.DeleteObjectsResultItem{ObjectKey: a.ObjectKey, RequestedVersion: a.Version,
 				Status: storj.DeleteObjectsStatusInternalError}

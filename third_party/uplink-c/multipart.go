@@ -144,8 +144,13 @@ func uplink_py_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload
 		return C.UplinkPyObjectVersionResult{error: cerr}
 	}
 	defer done()
-	obj, err := object.CommitUpload(ctx, proj.uplink, bucket, key, uploadID, &opts) // settled: a commit done is reported
-	return versionResult(obj, newError(ctx, ifAbsent(bool(if_none_match), err)))
+	// uplink's commit, not object.CommitUpload: that replaces errors by bare sentinels
+	obj, err := commitUpload(ctx, proj.uplink, bucket, key, uploadID, &opts) // settled: a commit done is reported
+	if err != nil {
+		return C.UplinkPyObjectVersionResult{error: newError(ctx, ifAbsent(bool(if_none_match), err))}
+	}
+	return versionResult(&object.VersionedObject{Object: *obj, Version: objectVersion(obj),
+		IsVersioned: objectIsVersioned(obj)}, nil)
 }
 
 //export uplink_free_commit_upload_result

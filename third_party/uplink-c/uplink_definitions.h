@@ -176,8 +176,8 @@ typedef struct UplinkPart {
 #define UPLINK_PY_ERROR_OBJECT_CHANGED 0x101
 // Ours: a call's timeout or a dial timeout ended the call.
 #define UPLINK_PY_ERROR_TIMEOUT 0x102
-// Ours: a condition of the request did not hold (e.g. suspending versioning on a bucket
-// with Object Lock).
+// Ours: a condition of a private/object request did not hold (the satellite's
+// FailedPrecondition); a create-if-absent write's is UPLINK_PY_ERROR_OBJECT_EXISTS.
 #define UPLINK_PY_ERROR_PRECONDITION_FAILED 0x103
 // Ours: a create-if-absent write (if_none_match) found an object at the key.
 #define UPLINK_PY_ERROR_OBJECT_EXISTS 0x104

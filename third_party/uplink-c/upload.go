@@ -30,6 +30,9 @@ type upload struct {
 //go:linkname uploadObjectWithRetention storj.io/uplink.uploadObjectWithRetention
 func uploadObjectWithRetention(ctx context.Context, project *uplink.Project, bucket, key string, options *metaclient.UploadOptions) (*uplink.Upload, error)
 
+//go:linkname commitUpload storj.io/uplink.commitUpload
+func commitUpload(ctx context.Context, project *uplink.Project, bucket, key, uploadID string, opts *metaclient.CommitUploadOptions) (*uplink.Object, error)
+
 //go:linkname objectVersion storj.io/uplink.objectVersion
 func objectVersion(obj *uplink.Object) []byte
 

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"storj.io/common/storj"
+	"storj.io/uplink"
 	privateBucket "storj.io/uplink/private/bucket"
 	"storj.io/uplink/private/metaclient"
 	"storj.io/uplink/private/object"
@@ -101,6 +102,9 @@ func uplink_py_stat_version(p *C.UplinkProject, bucket_name, object_key, version
 	}
 	defer done()
 	obj, err := object.StatObject(ctx, proj.uplink, bucket, key, pinned)
+	if err == nil && obj == nil { // what private/object makes of an empty answer
+		err = uplink.ErrObjectNotFound
+	}
 	return versionResult(obj, newError(ctx, err))
 }
 
@@ -203,6 +207,7 @@ func uplink_py_list_versions(p *C.UplinkProject, bucket_name *C.char, options *C
 			it.opts.Cursor = optionalString(options.cursor)
 			it.opts.Recursive = bool(options.recursive)
 			it.opts.System = bool(options.system)
+			it.opts.ETag = bool(options.system) // with the system metadata: S3 users expect both
 			it.opts.Custom = bool(options.custom)
 		}
 	}

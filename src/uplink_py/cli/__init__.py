@@ -104,7 +104,7 @@ def build_parser(redact: Callable[[str], str] = lambda text: text) -> argparse.A
                     help="never replace an existing destination (atomic on Storj: only if the key is free)")
     version_flag(cp, "copy")
     cp.add_argument("--retain-until", metavar="WHEN", help="lock what is written until then (bucket with Object Lock)")
-    cp.add_argument("--retention-mode", choices=("governance", "compliance"), default="governance",
+    cp.add_argument("--retention-mode", choices=("governance", "compliance"),
                     help="of --retain-until (default governance)")
     cp.add_argument("--legal-hold", action="store_true", help="put a legal hold on what is written")
 

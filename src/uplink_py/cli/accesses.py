@@ -134,19 +134,26 @@ class Accesses:
             grant = self.lookup(value)
             if grant is not None:
                 return grant
-            path = Path(value)
-            if path.is_file():
-                with about(path):
-                    return path.read_text(encoding="utf-8").strip()
+            if _is_file(value):
+                with about(value):
+                    return Path(value).read_text(encoding="utf-8").strip()
             raise CliError(f"no saved access named {value!r} (see 'uplink-py access list')", EXIT_USAGE)
         return value
 
 
+def _is_file(path: str) -> bool:
+    try:  # os.stat of a grant-long "path" can fail with ENAMETOOLONG
+        return os.path.isfile(path)
+    except (OSError, ValueError):
+        return False
+
+
 def _read_grant(source: str) -> str:
-    """A grant from a file, from stdin ("-"), or given as it is."""
+    """A grant from a file, from stdin ("-"), or given as it is (a long value that is no
+    file: a grant)."""
     if source == "-":
         text = sys.stdin.read()
-    elif len(source) < NAME_MAX or Path(source).is_file():
+    elif len(source) < NAME_MAX or _is_file(source):
         with about(source):
             text = Path(source).read_text(encoding="utf-8")
     else:
@@ -165,6 +172,8 @@ def cmd_access(session: Session, args: argparse.Namespace) -> None:
         return
     default, ours = accesses.ours.load()
     if action == "import":
+        if len(args.source) >= NAME_MAX:  # a grant on the command line: never echo it
+            session.redact.add(args.source)
         grant = _read_grant(args.source)
         session.redact.add(grant)
         session.check_grant(grant)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .. import engine
+from .. import engine, errors
 from ..module_classes import (
     BucketVersioning,
     ListObjectsOptions,
@@ -99,10 +99,12 @@ def cmd_stat(session: Session, args: argparse.Namespace) -> None:
         with about(remote):
             bucket = project.stat_bucket(remote.bucket)
             versioning = project.get_bucket_versioning(remote.bucket)
-            lock = project.get_bucket_object_lock(remote.bucket)
+            try:  # a grant may not read it (share --object-lock), a satellite may not have it
+                lock: Any = project.get_bucket_object_lock(remote.bucket).get_dict()
+            except (errors.PermissionDeniedError, errors.ObjectLockInvalidError, errors.UnimplementedError):
+                lock = "unknown"
         record: dict[str, Any] = {"kind": "bucket", "bucket": bucket.name, "created": when(bucket.created),
-                                  "versioning": BucketVersioning(versioning).name.lower(),
-                                  "object_lock": lock.get_dict()}
+                                  "versioning": BucketVersioning(versioning).name.lower(), "object_lock": lock}
     else:
         with about(remote):
             version = project.stat_version(remote.bucket, remote.key, args.version_id)

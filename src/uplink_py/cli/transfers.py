@@ -48,13 +48,13 @@ def _safe_target(root: Path, relative: str) -> Path:
 
 
 def _conditions(args: argparse.Namespace) -> engine.WriteConditions:
-    """The lock and create-if-absent options of the objects cp writes."""
+    """The lock and create-if-absent options of the objects cp writes to Storj."""
     retention = None
-    if args.retain_until:
-        mode = RetentionMode[args.retention_mode.upper()]
-        retention = Retention(mode, parse_time(args.retain_until))
-    elif args.retention_mode != "governance":
+    if args.retention_mode and not args.retain_until:
         raise CliError("--retention-mode needs --retain-until", EXIT_USAGE)
+    if args.retain_until:
+        retention = Retention(RetentionMode[(args.retention_mode or "governance").upper()],
+                              parse_time(args.retain_until))
     return engine.WriteConditions(retention, args.legal_hold, args.no_clobber)
 
 
@@ -66,6 +66,8 @@ def cmd_cp(session: Session, args: argparse.Namespace) -> None:
         raise CliError("one of SRC and DST must be an sj:// URL (use your shell's cp for local copies)", EXIT_USAGE)
     if args.version_id and (src is None or args.recursive):
         raise CliError("--version-id names one version of one sj:// source object", EXIT_USAGE)
+    if dst is None and (args.retain_until or args.retention_mode or args.legal_hold):
+        raise CliError("--retain-until, --retention-mode and --legal-hold are for copies to sj://", EXIT_USAGE)
     tuning = engine.Tuning(args.parallelism, args.part_size)
     if src is None:
         assert dst is not None
@@ -103,7 +105,7 @@ def _upload_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tuni
             parallel = tuning.max_concurrency if tuning.part_size >= engine.MIN_PART_SIZE else 1
             try:
                 with about(dst), project.open_writer(dst.bucket, dst.key, max_concurrency=parallel,
-                                                     part_size=tuning.part_size, **conditions.upload()) as writer:
+                                                     part_size=tuning.part_size, **conditions.all()) as writer:
                     pump(sys.stdin.buffer.readinto, writer.write, progress)  # type: ignore[union-attr]  # a BufferedReader
             except CliError as exc:
                 return _skipped(exc)
@@ -196,7 +198,7 @@ def _copy_jobs(project: Project, args: argparse.Namespace, src: Remote, dst: Rem
             try:
                 with about(source):
                     project.copy_object(source.bucket, source.key, target.bucket, target.key, version=version,
-                                        **conditions.upload())
+                                        **conditions.all())
             except CliError as exc:
                 return _skipped(exc)
             return True

@@ -34,6 +34,7 @@ from .settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MANY_CONCURRENCY,
     DEFAULT_PART_SIZE,
+    MIN_PART_SIZE,
     MiB,
     Tuning,
     non_negative_int,
@@ -43,7 +44,7 @@ from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
 from .uploads import Metadata, upload, upload_many
 from .reader import ObjectReader
-from .writer import MIN_PART_SIZE, ObjectWriter
+from .writer import ObjectWriter
 
 __all__ = [
     "CHUNK",

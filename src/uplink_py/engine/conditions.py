@@ -27,16 +27,17 @@ class WriteConditions:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, not {type(getattr(self, name)).__name__}")
 
-    def upload(self) -> dict[str, Any]:
-        """Keyword arguments of Project.upload_object (and copy_object)."""
+    def all(self) -> dict[str, Any]:
+        """Keyword arguments of Project.copy_object and Project.open_writer."""
         return {"retention": self.retention, "legal_hold": self.legal_hold, "if_none_match": self.if_none_match}
 
     def begin(self) -> dict[str, Any]:
-        """Of Project.begin_upload: a multipart upload locks what it will commit..."""
+        """Of Project.upload_object and begin_upload: the lock of what they will commit
+        (create-if-absent writes are multipart uploads: see uploads.upload)..."""
         return {"retention": self.retention, "legal_hold": self.legal_hold}
 
     def commit(self) -> dict[str, Any]:
-        """...and checks the key when it commits."""
+        """...and of commit_upload: the check of the key."""
         return {"if_none_match": self.if_none_match}
 
 

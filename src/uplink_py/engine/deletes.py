@@ -3,7 +3,7 @@ with each key's outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Union
 
 from ..errors import StorjException
@@ -31,6 +31,9 @@ def delete_objects(
     DeleteResult per item, in order. A key's failure (locked, unauthorized) is its
     result's status, not an exception; a request that fails as a whole raises, with
     ``exc.results`` holding the outcomes of the batches done before it."""
+    if isinstance(items, (str, bytes, bytearray, Mapping)):  # list() of these would name other keys
+        raise TypeError(f"delete_objects takes an iterable of keys or (key, version) pairs, not a "
+                        f"{type(items).__name__}")
     asked = list(items)
     scope = scope or CancelScope()
     reporter = Progress(progress, len(asked))

@@ -9,6 +9,7 @@ DEFAULT_PART_SIZE = 64 * MiB  # one Storj segment: smaller parts cost more segme
 DEFAULT_CONCURRENCY = 4  # parts (or ranges) of one object in flight
 DEFAULT_MANY_CONCURRENCY = 8  # objects in flight: *_many, fsspec batches, CLI, loader
 CHUNK = 8 * MiB  # one write/read call into the native module, and the progress step
+MIN_PART_SIZE = 5 * MiB  # Storj's smallest part (but the last)
 
 
 def int_at_least(value: object, name: str, minimum: int) -> int:

@@ -47,7 +47,8 @@ class AtomicFile:
     def commit(self, size: int, *, replace: bool = True) -> None:
         """Make the file durable and visible at ``path``; it must hold ``size`` bytes.
         With ``replace=False`` an existing ``path`` stays and FileExistsError is raised
-        (atomically: a hard link, which refuses an existing name)."""
+        (atomically with a hard link, which refuses an existing name; where the filesystem
+        has none, a check and then a rename, which a concurrent writer can beat)."""
         written = os.fstat(self._fd).st_size
         if written != size:  # never zero-fill what a download did not write
             raise OSError(f"{self.temporary}: {written} bytes written, expected {size}")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Union
 
 from ..module_classes import CommitUploadOptions, CustomMetadata, Object, UploadOptions
 from .conditions import NO_CONDITIONS, WriteConditions
-from .settings import Tuning
+from .settings import MIN_PART_SIZE, Tuning
 from .sources import Source, SourceLike, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
 
@@ -55,7 +55,7 @@ def upload(
         return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope,
                              conditions)
     reporter = Progress(progress, source.size or 0)
-    stream = scope.call(project.upload_object, bucket, key, options, **conditions.upload())
+    stream = scope.call(project.upload_object, bucket, key, options, **conditions.begin())
     with scope.track(stream), stream:  # commits at the end of the block, aborts if it raises
         if metadata is not None:
             stream.set_custom_metadata(metadata)
@@ -80,6 +80,8 @@ def _upload_parts(
     conditions: WriteConditions,
 ) -> Object:
     reporter = Progress(progress, size)
+    if conditions.if_none_match:  # a multipart upload even when small: parts of at least Storj's minimum
+        tuning = Tuning(tuning.max_concurrency, max(tuning.part_size, MIN_PART_SIZE))
     upload_id = scope.call(project.begin_upload, bucket, key, options, **conditions.begin()).upload_id
 
     def put(number: int, offset: int, length: int) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..module_classes import CommitUploadOptions, Object, UploadOptions
 from .conditions import NO_CONDITIONS, WriteConditions
-from .settings import CHUNK, MiB, Tuning
+from .settings import CHUNK, MIN_PART_SIZE, Tuning
 from .sources import byte_view
 from .tasks import CancelScope, executor
 from .uploads import Metadata, upload
@@ -36,7 +36,6 @@ from .uploads import Metadata, upload
 if TYPE_CHECKING:
     from .._core import Project, Upload
 
-MIN_PART_SIZE = 5 * MiB  # Storj's smallest part (but the last)
 
 
 class ObjectWriter(io.BufferedIOBase):
@@ -54,7 +53,9 @@ class ObjectWriter(io.BufferedIOBase):
         conditions: WriteConditions = NO_CONDITIONS,
     ) -> None:
         super().__init__()
-        if (tuning.max_concurrency > 1 or conditions.if_none_match) and tuning.part_size < MIN_PART_SIZE:
+        if conditions.if_none_match:  # always parts (see the module docs), of at least Storj's minimum
+            tuning = Tuning(tuning.max_concurrency, max(tuning.part_size, MIN_PART_SIZE))
+        if tuning.max_concurrency > 1 and tuning.part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} (5 MiB) for parallel parts, "
                              f"not {tuning.part_size}")
         self._project = project
@@ -191,7 +192,7 @@ class ObjectWriter(io.BufferedIOBase):
     def _write_through(self, view: memoryview) -> None:
         if self._stream is None:
             self._stream = self._scope.call(self._project.upload_object, self.bucket, self.key, self._options,
-                                           **self._conditions.upload())
+                                           **self._conditions.begin())
         with self._scope.track(self._stream):
             for start in range(0, view.nbytes, CHUNK):
                 with view[start : start + CHUNK] as chunk:

@@ -6,8 +6,8 @@
 Both commands run as a user runs them: a new process (start, dial, transfer, exit),
 the file in /dev/shm when it fits (else the workspace), progress bars off. Measured
 (MiB/s, median [min-max] of the repeats, the variants interleaved in a shuffled order):
-``uplink-py cp`` with its defaults, the Go ``uplink cp`` with its defaults, and with
-``--parallelism 4`` (the Go CLI's parts at once, as ours default to). Every download is
+``uplink-py cp`` with its defaults (4 parts at once) and with ``-p 1`` (one stream), the
+Go ``uplink cp`` with its defaults (one stream) and with ``--parallelism 4``. Every download is
 checked by hash once. The network comes from STORJ_TEST_* or `scripts/testnet env`.
 """
 
@@ -78,13 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         def add(name: str, seconds: float) -> None:
             figures.setdefault(name, Figure("MiB/s")).add(size / MiB / seconds)
 
-        def ours_up() -> None:
-            add("uplink-py cp up", ours(net.access, str(source), f"sj://{bucket}/up/py"))
+        def ours_up(*flags: str) -> None:
+            name = " ".join(["uplink-py cp up", *flags])
+            add(name, ours(net.access, *flags, str(source), f"sj://{bucket}/up/py"))
 
-        def ours_down() -> None:
+        def ours_down(*flags: str) -> None:
             out = files / "py.out"
-            add("uplink-py cp down", ours(net.access, f"sj://{bucket}/ref", str(out)))
-            down_check("uplink-py cp down", out)
+            name = " ".join(["uplink-py cp down", *flags])
+            add(name, ours(net.access, *flags, f"sj://{bucket}/ref", str(out)))
+            down_check(name, out)
 
         def go(direction: str, parallelism: int) -> None:
             flags = ("--parallelism", str(parallelism)) if parallelism > 1 else ()
@@ -100,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             for r in range(args.repeats):
-                steps = [ours_up, ours_down, lambda: go("up", 1), lambda: go("down", 1), lambda: go("up", 4),
-                         lambda: go("down", 4)]
+                steps = [ours_up, ours_down, lambda: ours_up("-p", "1"), lambda: ours_down("-p", "1"),
+                         lambda: go("up", 1), lambda: go("down", 1), lambda: go("up", 4), lambda: go("down", 4)]
                 random.Random(r).shuffle(steps)
                 log(f"repeat {r + 1}/{args.repeats}")
                 for step in steps:

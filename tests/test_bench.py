@@ -34,8 +34,9 @@ RATIOS = (
 )
 
 
-def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
-    env = {
+def _bench_env(storj_network: StorjNetwork) -> dict[str, str]:
+    """The network for a benchmark process."""
+    return {
         **os.environ,
         "STORJ_TEST_SATELLITE": storj_network.satellite,
         "STORJ_TEST_API_KEY": storj_network.api_key,
@@ -44,6 +45,10 @@ def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
         "STORJ_TEST_UPLINK_CLI": storj_network.uplink_cli,
         "STORJ_TEST_NETWORK_DIR": str(storj_network.directory or ""),
     }
+
+
+def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
+    env = _bench_env(storj_network)
     res = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--json"],
         env=env, capture_output=True, text=True, timeout=600,
@@ -65,3 +70,17 @@ def test_bench_smoke_json(storj_network: StorjNetwork) -> None:
     # the run removed its bucket
     assert doc["meta"]["bucket"].startswith("bench-")
     assert doc["meta"]["bucket"] not in [b["Name"] for b in storj_network.ls()]
+
+
+def test_cli_cp_bench_smoke(storj_network: StorjNetwork) -> None:
+    """bench/cli_cp.py at 4 MiB, one repeat: every variant runs, checks its bytes, and
+    the ratios come out."""
+    env = _bench_env(storj_network)
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "cli_cp.py"), "--size-mib", "4", "--repeats", "1",
+                          "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, f"bench/cli_cp.py failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    assert storj_network.access not in res.stdout + res.stderr
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    for key in ("cp_up_ratio_vs_go_default", "cp_down_ratio_vs_go_default"):
+        assert math.isfinite(doc[key]) and doc[key] > 0, (key, doc[key])
+    assert len(doc["figures"]) == 8

@@ -84,3 +84,28 @@ def test_licence_metadata_covers_everything_the_wheel_links() -> None:
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "covers everything linked" in res.stdout
+
+
+def test_wheel_configuration_of_every_platform() -> None:
+    """What only the hosted runners can build, held to what #18 found: macOS keeps Go's
+    -O2 -g beside each wheel's -arch (and offers no universal2), Windows repairs with
+    delvewheel leaving libuplink.dll beside _core.pyd and bundling MinGW's imports."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        from pip._vendor import tomli as tomllib  # type: ignore[no-redef]
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
+    mac = {o["select"]: o["environment"] for o in config["overrides"] if "macosx" in o["select"]}
+    assert set(mac) == {"*-macosx_x86_64", "*-macosx_arm64"}
+    for select, env in mac.items():
+        arch = "x86_64" if "x86_64" in select else "arm64"
+        for name in ("CGO_CFLAGS", "CGO_LDFLAGS"):
+            assert env[name].split() == ["-O2", "-g", "-arch", arch], (select, name, env[name])
+        assert env["GOARCH"] == ("amd64" if arch == "x86_64" else "arm64")
+    assert config["macos"]["archs"] == ["native"]  # never universal2
+    windows = config["windows"]
+    command = windows["repair-wheel-command"].split()
+    assert command[:2] == ["delvewheel", "repair"] and "--ignore-existing" in command
+    assert command[command.index("--add-path") + 1] == "C:/msys64/ucrt64/bin"
+    assert "delvewheel" in windows["before-build"]

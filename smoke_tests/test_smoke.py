@@ -208,3 +208,17 @@ def test_zero_copy_readinto_rejects_read_only_and_non_contiguous_buffers() -> No
     for buffer in (b"read-only", memoryview(bytearray(8))[::2]):
         with pytest.raises(BufferError):
             uplink_py.Download().readinto(buffer)
+
+
+def test_the_gil_stays_as_the_build_has_it() -> None:
+    """On a free-threaded CPython (3.14t, 3.15t) the native module is declared GIL-free, so
+    loading it leaves the GIL off (CPython turns it back on, with a RuntimeWarning, for a
+    module that does not declare it); on other builds the GIL is on."""
+    import sysconfig
+
+    import uplink_py
+
+    assert uplink_py.uplink_version().startswith("v")  # _core is loaded now
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    gil_enabled = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+    assert gil_enabled is (not free_threaded)

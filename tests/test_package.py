@@ -89,7 +89,8 @@ def test_licence_metadata_covers_everything_the_wheel_links() -> None:
 def test_wheel_configuration_of_every_platform() -> None:
     """What only the hosted runners can build, held to what #18 found: macOS keeps Go's
     -O2 -g beside each wheel's -arch (and offers no universal2), Windows repairs with
-    delvewheel leaving libuplink.dll beside _core.pyd and bundling MinGW's imports."""
+    delvewheel leaving libuplink.dll beside _core.pyd and bundling MinGW's imports, and
+    CPython 3.9-3.15 plus free-threaded 3.14t/3.15t are built."""
     try:
         import tomllib
     except ImportError:  # Python < 3.11
@@ -109,3 +110,5 @@ def test_wheel_configuration_of_every_platform() -> None:
     assert command[:2] == ["delvewheel", "repair"] and "--ignore-existing" in command
     assert command[command.index("--add-path") + 1] == "C:/msys64/ucrt64/bin"
     assert "delvewheel" in windows["before-build"]
+    built = config["build"].split()
+    assert {f"cp3{minor}-*" for minor in range(9, 16)} | {"cp314t-*", "cp315t-*"} <= set(built), built

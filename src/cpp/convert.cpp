@@ -1,5 +1,6 @@
 #include "convert.hpp"
 
+#include <atomic>
 #include <limits>
 #include <stdexcept>
 
@@ -11,13 +12,15 @@ struct ResultClasses {
     py::object bucket, object, system_metadata, custom_metadata, custom_metadata_entry, upload_info, part,
         edge_credentials, object_version, retention, object_lock_configuration, delete_result;
 };
-ResultClasses *classes = nullptr;
+// Atomic: set once (under uplink_py._native's lock), read from any thread, GIL or not.
+std::atomic<ResultClasses *> classes{nullptr};
 
 const ResultClasses &result_classes() {
-    if (classes == nullptr) {
+    const ResultClasses *registered = classes.load(std::memory_order_acquire);
+    if (registered == nullptr) {
         throw std::runtime_error("uplink_py._core is private: use it through uplink_py, which registers its classes");
     }
-    return *classes;
+    return *registered;
 }
 
 std::string type_name(py::handle value) { return Py_TYPE(value.ptr())->tp_name; }
@@ -146,7 +149,7 @@ int64_t int_arg(py::handle value, const char *what, int64_t min, int64_t max) {
 }
 
 void set_result_classes(const py::dict &types) {
-    if (classes != nullptr) {
+    if (classes.load(std::memory_order_acquire) != nullptr) {
         return;
     }
     const auto type = [&](const char *name) -> py::object {
@@ -155,7 +158,7 @@ void set_result_classes(const py::dict &types) {
         }
         return types[name];
     };
-    classes = new ResultClasses{type("Bucket"),
+    classes.store(new ResultClasses{type("Bucket"),
                                 type("Object"),
                                 type("SystemMetadata"),
                                 type("CustomMetadata"),
@@ -166,7 +169,8 @@ void set_result_classes(const py::dict &types) {
                                 type("ObjectVersion"),
                                 type("Retention"),
                                 type("ObjectLockConfiguration"),
-                                type("DeleteResult")};
+                                type("DeleteResult")},
+                  std::memory_order_release);
 }
 
 // ---------------------------------------------------------------- options

@@ -1,5 +1,7 @@
 #include "errors.hpp"
 
+#include <atomic>
+
 #include <pybind11/pybind11.h>
 
 #include "fork_guard.hpp"
@@ -15,7 +17,8 @@ struct ErrorsModule {
     py::object from_code;
     py::object forked_process_error;
 };
-ErrorsModule *errors_module = nullptr;
+// Atomic: set once (under uplink_py._native's lock), read from any thread, GIL or not.
+std::atomic<ErrorsModule *> errors_module{nullptr};
 
 py::object decode_message(const std::string &text) {
     // Go error texts can quote object keys, which are not always valid UTF-8.
@@ -30,10 +33,11 @@ py::object storj_exception(const UplinkFailure &failure) {
     if (!message || !details) {
         throw py::error_already_set();
     }
-    if (errors_module == nullptr) {  // _core used directly
+    const ErrorsModule *registered = errors_module.load();
+    if (registered == nullptr) {  // _core used directly
         return py::reinterpret_borrow<py::object>(PyExc_RuntimeError)(message);
     }
-    return errors_module->from_code(failure.code(), message, details);
+    return registered->from_code(failure.code(), message, details);
 }
 
 void raise_storj_exception(const UplinkFailure &failure) {
@@ -76,8 +80,8 @@ void throw_invalid_handle(std::string message) {
 }
 
 void set_error_classes(py::object from_code, py::object forked_process_error) {
-    if (errors_module == nullptr) {
-        errors_module = new ErrorsModule{std::move(from_code), std::move(forked_process_error)};
+    if (errors_module.load() == nullptr) {
+        errors_module.store(new ErrorsModule{std::move(from_code), std::move(forked_process_error)});
     }
 }
 
@@ -92,7 +96,8 @@ void register_error_translator() {
                 e.restore();
             }
         } catch (const ForkedProcessFailure &failure) {
-            PyErr_SetString(errors_module != nullptr ? errors_module->forked_process_error.ptr() : PyExc_RuntimeError,
+            const ErrorsModule *registered = errors_module.load();
+            PyErr_SetString(registered != nullptr ? registered->forked_process_error.ptr() : PyExc_RuntimeError,
                             failure.what());
         }
     });

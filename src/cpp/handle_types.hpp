@@ -14,8 +14,11 @@ struct HandleTypes {
     py::object access, project, upload, download, part_upload;
 };
 
-// Defaults to the core classes (set at module init); never freed (see convert.cpp).
-HandleTypes &handle_types();
+// A copy of the types (the core classes until the facade registers its subclasses);
+// safe from any thread, with or without the GIL.
+HandleTypes handle_types();
+void set_handle_types(HandleTypes types);                       // at module init
+void set_handle_type(py::object HandleTypes::*kind, py::object type);  // _register_type
 
 // A new, empty handle of `type` and the core object inside it.
 template <class Core>

@@ -26,7 +26,10 @@ py::object checked_subclass(py::handle type, py::handle core, const char *what) 
 
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+// Declared free-threading safe: global state is set once under uplink_py._native's lock
+// or guarded (handle types, interrupt registry, result and error tables), handles lock
+// their own state, and every blocking call runs without the GIL anyway.
+PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
     m.doc() = "Native core of uplink_py: handles over uplink-c, Storj's C API.";
     record_module_pid();
     register_error_translator();  // nothing of uplink_py is imported here: _register_python hands it over
@@ -36,8 +39,8 @@ PYBIND11_MODULE(_core, m) {
     bind_project(m);
     bind_transfers(m);
     bind_iterators(m);
-    handle_types() = HandleTypes{m.attr("Access"), m.attr("Project"), m.attr("Upload"), m.attr("Download"),
-                                 m.attr("PartUpload")};
+    set_handle_types(HandleTypes{m.attr("Access"), m.attr("Project"), m.attr("Upload"), m.attr("Download"),
+                                 m.attr("PartUpload")});
 
     m.def("uplink_version", [] {
         check_not_forked();
@@ -56,11 +59,10 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "_register_type",
         [m](const std::string &kind, py::handle type) {
-            HandleTypes &types = handle_types();
             if (kind == "Access") {
-                types.access = checked_subclass(type, m.attr("Access"), "Access");
+                set_handle_type(&HandleTypes::access, checked_subclass(type, m.attr("Access"), "Access"));
             } else if (kind == "Project") {
-                types.project = checked_subclass(type, m.attr("Project"), "Project");
+                set_handle_type(&HandleTypes::project, checked_subclass(type, m.attr("Project"), "Project"));
             } else {
                 throw py::value_error("only Access and Project have facade subclasses, not " + kind);
             }

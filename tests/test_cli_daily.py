@@ -42,6 +42,13 @@ def bucket(net: StorjNetwork, request: pytest.FixtureRequest) -> Iterator[str]:
     cli(net, "rb", "--force", f"sj://{name}")
 
 
+def when_from_now(seconds: int) -> str:
+    """An ISO 8601 UTC time as the CLI prints them, ``seconds`` from now (they sort as text)."""
+    import datetime as dt
+
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _lines(res: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in res.stdout.decode().splitlines()]
 
@@ -155,6 +162,13 @@ def test_mv_meta_and_json_listing(net: StorjNetwork, access: Any, bucket: str) -
     assert {"kind": "bucket", "bucket": bucket} .items() <= next(b for b in buckets if b["bucket"] == bucket).items()
     err(cli(net, "mv", f"sj://{bucket}/missing", f"sj://{bucket}/x"), 1, "no such object")
     err(cli(net, "mv", "/tmp/x", f"sj://{bucket}/x"), 2, "not an sj:// URL")
+    ok(cli(net, "cp", "--metadata", '{"a": "1", "b": "two"}', "--expires", "+2h", "-", f"sj://{bucket}/m",
+           stdin=b"meta"))
+    assert json.loads(ok(cli(net, "meta", "get", f"sj://{bucket}/m")).stdout) == {"a": "1", "b": "two"}
+    expires = _lines(ok(cli(net, "stat", "--json", f"sj://{bucket}/m")))[0]["expires"]
+    assert expires is not None and expires > when_from_now(3600) and expires < when_from_now(3 * 3600)
+    err(cli(net, "cp", "--metadata", "[1]", "-", f"sj://{bucket}/x", stdin=b"x"), 2, "JSON object of strings")
+    err(cli(net, "cp", "--expires", "+1h", f"sj://{bucket}/m", "/tmp/never"), 2, "for uploads")
 
 
 def test_rm_recursive_is_a_batch_with_per_key_failures(net: StorjNetwork, access: Any,

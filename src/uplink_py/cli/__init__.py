@@ -3,7 +3,7 @@
 ::
 
     uplink-py ls [sj://BUCKET[/PREFIX]] [-r] [--versions] [--json]
-    uplink-py cp SRC DST [-r] [-t N] [-p N] [--no-clobber] [--version-id ID]
+    uplink-py cp SRC DST [-r] [-t N] [-p N] [--no-clobber] [--version-id ID] [--metadata JSON] [--expires WHEN]
     uplink-py mv sj://SRC sj://DST [-r]           on the satellite: no bytes move
     uplink-py cat sj://BUCKET/KEY [--version-id ID]
     uplink-py stat sj://BUCKET[/KEY] [--version-id ID] [--json]
@@ -107,6 +107,8 @@ def build_parser(redact: Callable[[str], str] = lambda text: text) -> argparse.A
     cp.add_argument("--retention-mode", choices=("governance", "compliance"),
                     help="of --retain-until (default governance)")
     cp.add_argument("--legal-hold", action="store_true", help="put a legal hold on what is written")
+    cp.add_argument("--expires", metavar="WHEN", help="uploaded objects expire then (ISO 8601 time, or +1h, +7d, ...)")
+    cp.add_argument("--metadata", metavar="JSON", help='custom metadata of uploaded objects, e.g. \'{"k": "v"}\'')
 
     mv = command("mv", cmd_mv, "move objects on the satellite (sj:// to sj://; no bytes move)")
     mv.add_argument("src", help="sj://BUCKET/KEY, or a prefix with --recursive")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import engine, errors
-from ..module_classes import ListObjectsOptions, Retention, RetentionMode
+from ..module_classes import ListObjectsOptions, Retention, RetentionMode, UploadOptions
 from .common import EXIT_USAGE, Callback, CliError, Progress, Remote, about, note, parse_remote, parse_time
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ def cmd_cp(session: Session, args: argparse.Namespace) -> None:
         raise CliError("--version-id names one version of one sj:// source object", EXIT_USAGE)
     if dst is None and (args.retain_until or args.retention_mode or args.legal_hold):
         raise CliError("--retain-until, --retention-mode and --legal-hold are for copies to sj://", EXIT_USAGE)
+    if (args.expires or args.metadata) and (src is not None or dst is None):
+        raise CliError("--expires and --metadata are for uploads (a local file or stdin to sj://)", EXIT_USAGE)
     tuning = engine.Tuning(args.parallelism, args.part_size)
     if src is None:
         assert dst is not None
@@ -92,9 +95,24 @@ def cmd_cp(session: Session, args: argparse.Namespace) -> None:
         bar.close()
 
 
+def _upload_settings(args: argparse.Namespace) -> tuple[UploadOptions | None, dict[str, str] | None]:
+    """--expires and --metadata."""
+    options = UploadOptions(expires=parse_time(args.expires)) if args.expires else None
+    if not args.metadata:
+        return options, None
+    try:
+        metadata = json.loads(args.metadata)
+    except ValueError as exc:
+        raise CliError(f"--metadata: not JSON ({exc})", EXIT_USAGE) from None
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CliError('--metadata takes a JSON object of strings, e.g. \'{"k": "v"}\'', EXIT_USAGE)
+    return options, metadata
+
+
 def _upload_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tuning, src: Path | None,
                  dst: Remote) -> list[Job]:
     conditions = _conditions(args)
+    options, metadata = _upload_settings(args)
     if src is None:  # stdin, streamed
         if not dst.key or dst.key.endswith("/"):
             raise CliError("cp from stdin needs a full object URL (sj://BUCKET/KEY)", EXIT_USAGE)
@@ -104,7 +122,7 @@ def _upload_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tuni
             # only once it ended and every part is in. Below Storj's 5 MiB parts: one stream.
             parallel = tuning.max_concurrency if tuning.part_size >= engine.MIN_PART_SIZE else 1
             try:
-                with about(dst), project.open_writer(dst.bucket, dst.key, max_concurrency=parallel,
+                with about(dst), project.open_writer(dst.bucket, dst.key, options, metadata, max_concurrency=parallel,
                                                      part_size=tuning.part_size, **conditions.all()) as writer:
                     pump(sys.stdin.buffer.readinto, writer.write, progress)  # type: ignore[union-attr]  # a BufferedReader
             except CliError as exc:
@@ -118,10 +136,10 @@ def _upload_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tuni
         prefix = dst.as_prefix()
         with about(src):
             files = sorted(p for p in src.rglob("*") if p.is_file())
-        return [_upload_job(project, tuning, conditions, path, dst.child(prefix + path.relative_to(src).as_posix()))
-                for path in files]
+        return [_upload_job(project, tuning, conditions, options, metadata, path,
+                            dst.child(prefix + path.relative_to(src).as_posix())) for path in files]
     key = dst.key + src.name if not dst.key or dst.key.endswith("/") else dst.key
-    return [_upload_job(project, tuning, conditions, src, dst.child(key))]
+    return [_upload_job(project, tuning, conditions, options, metadata, src, dst.child(key))]
 
 
 def _skipped(exc: CliError) -> bool:
@@ -131,13 +149,13 @@ def _skipped(exc: CliError) -> bool:
     raise exc
 
 
-def _upload_job(project: Project, tuning: engine.Tuning, conditions: engine.WriteConditions, path: Path,
-                target: Remote) -> Job:
+def _upload_job(project: Project, tuning: engine.Tuning, conditions: engine.WriteConditions,
+                options: UploadOptions | None, metadata: dict[str, str] | None, path: Path, target: Remote) -> Job:
     def run(progress: Callback) -> bool:
         try:
             with about(target):
-                engine.upload(project, target.bucket, target.key, path, tuning=tuning, progress=progress,
-                              conditions=conditions)
+                engine.upload(project, target.bucket, target.key, path, options=options, metadata=metadata,
+                              tuning=tuning, progress=progress, conditions=conditions)
         except CliError as exc:
             return _skipped(exc)
         return True

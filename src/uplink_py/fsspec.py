@@ -573,8 +573,9 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
             under = [o.key for o in self.project.iter_objects(
                 bucket, ListObjectsOptions(prefix=f"{key}/", recursive=True))] if listed else []
             wanted = keys.setdefault(bucket, {})
-            if listed and under and not self._is_object(bucket, key):
-                pass  # a prefix: its objects go, and no marker for the prefix itself
+            if listed and under:  # a prefix: its objects go, the path itself only if it is one too
+                if self._is_object(bucket, key):
+                    wanted[key] = None
             elif marks_nothing(bucket, key):
                 if not recursive:
                     failures.append(self._missing(p))

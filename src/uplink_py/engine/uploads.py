@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Union
 
 from ..module_classes import CommitUploadOptions, CustomMetadata, Object, UploadOptions
 from .conditions import NO_CONDITIONS, WriteConditions
-from .settings import MIN_PART_SIZE, Tuning
+from .settings import Tuning
 from .sources import Source, SourceLike, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
 
@@ -80,8 +80,7 @@ def _upload_parts(
     conditions: WriteConditions,
 ) -> Object:
     reporter = Progress(progress, size)
-    if conditions.if_none_match:  # a multipart upload even when small: parts of at least Storj's minimum
-        tuning = Tuning(tuning.max_concurrency, max(tuning.part_size, MIN_PART_SIZE))
+    tuning = conditions.parts(tuning)
     upload_id = scope.call(project.begin_upload, bucket, key, options, **conditions.begin()).upload_id
 
     def put(number: int, offset: int, length: int) -> None:

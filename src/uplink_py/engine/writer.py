@@ -53,8 +53,7 @@ class ObjectWriter(io.BufferedIOBase):
         conditions: WriteConditions = NO_CONDITIONS,
     ) -> None:
         super().__init__()
-        if conditions.if_none_match:  # always parts (see the module docs), of at least Storj's minimum
-            tuning = Tuning(tuning.max_concurrency, max(tuning.part_size, MIN_PART_SIZE))
+        tuning = conditions.parts(tuning)  # create-if-absent: always parts (see the module docs)
         if tuning.max_concurrency > 1 and tuning.part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} (5 MiB) for parallel parts, "
                              f"not {tuning.part_size}")

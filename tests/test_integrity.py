@@ -106,6 +106,103 @@ def test_write_route_failing_keeps_the_old_object(route: str, fs: StorjFileSyste
     assert stored(project, py_bucket, "never") is None
 
 
+WRITER_WRAPPERS = {  # file objects of the engine, wrapped as users wrap files
+    "open_writer": lambda w: w,
+    "BufferedWriter(open_writer)": io.BufferedWriter,
+    "TextIOWrapper(open_writer)": lambda w: io.TextIOWrapper(io.BufferedWriter(w), encoding="utf-8"),
+}
+
+
+@pytest.mark.parametrize("route", sorted(WRITE_ROUTES) + sorted(WRITER_WRAPPERS))
+def test_a_with_block_reraising_a_handled_error_keeps_the_old_object(
+    route: str, fs: StorjFileSystem, project, py_bucket: str  # type: ignore[no-untyped-def]
+) -> None:
+    """Opened inside ``except``, left by re-raising that same error: the file is partial and
+    must abort, though the exception is the one that was being handled when it opened."""
+    old = old_object(project, py_bucket, "rr")
+    text = route in TEXT_ROUTES or route.startswith("TextIOWrapper")
+    with pytest.raises(KeyError):
+        try:
+            raise KeyError("first")
+        except KeyError:
+            opened = (WRITER_WRAPPERS[route](project.open_writer(py_bucket, "rr")) if route in WRITER_WRAPPERS
+                      else WRITE_ROUTES[route](f"sj://{py_bucket}/rr", fs))
+            with opened as f:
+                f.write("partial" if text else b"partial")
+                raise
+    assert_same_bytes(stored(project, py_bucket, "rr") or b"", old)
+    try:  # the same route inside a handler, left normally: commits
+        raise KeyError("second")
+    except KeyError:
+        opened = (WRITER_WRAPPERS[route](project.open_writer(py_bucket, "rr")) if route in WRITER_WRAPPERS
+                  else WRITE_ROUTES[route](f"sj://{py_bucket}/rr", fs))
+        with opened as f:
+            f.write("whole" if text else b"whole")
+    got = stored(project, py_bucket, "rr")
+    assert got is not None and (gzip.decompress(got) if "gzip" in route else got) == b"whole"
+
+
+@pytest.mark.parametrize("route", sorted(WRITE_ROUTES))
+def test_a_failed_part_is_the_error_the_caller_gets(route: str, storj_network: StorjNetwork, project,  # type: ignore[no-untyped-def]
+                                                    py_bucket: str) -> None:
+    """A part refused midway (a read-only grant): the caller gets that error, not one a
+    wrapper raises while closing the failed file (AssertionError, BufferError, ValueError),
+    and later writes raise it again; nothing is stored."""
+    from uplink_py import Permission, SharePrefix, Uplink
+
+    readonly = Uplink().parse_access(storj_network.access).share(
+        Permission(allow_download=True, allow_list=True), [SharePrefix(py_bucket, "")]).serialize()
+    ro = StorjFileSystem(access=readonly, skip_instance_cache=True, part_size=5 * MiB)
+    data = _payload(route) * 700  # over two 5 MiB parts (text: 8 MiB of characters)
+    with pytest.raises(errors.PermissionDeniedError):
+        with WRITE_ROUTES[route](f"sj://{py_bucket}/denied", ro) as f:
+            _write(f, route, data)
+    assert stored(project, py_bucket, "denied") is None
+    f = ro.open(f"{py_bucket}/denied", "wb")
+    with pytest.raises(errors.PermissionDeniedError):
+        f.write(random_bytes(12 * MiB))
+    with pytest.raises(errors.PermissionDeniedError):
+        f.write(b"more")
+    f.close()
+    assert stored(project, py_bucket, "denied") is None
+
+
+def test_mv_onto_itself_however_spelled_keeps_the_object(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
+    data = old_object(project, py_bucket, "self")
+    for a, b in [(f"sj://{py_bucket}/self", f"{py_bucket}/self"), (f"{py_bucket}/self", f"sj://{py_bucket}/self/"),
+                 (f"storj://{py_bucket}/self", f"sj://{py_bucket}/self")]:
+        fs.mv(a, b)
+        fs.mv([a], [b])
+        assert_same_bytes(stored(project, py_bucket, "self") or b"", data)
+
+
+def test_mv_of_a_prefix_moves_every_object(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
+    a, b = random_bytes(100), random_bytes(200)
+    project.upload_bytes(py_bucket, "mvsrc/a", a)
+    project.upload_bytes(py_bucket, "mvsrc/sub/b", b)
+    fs.mv(f"{py_bucket}/mvsrc", f"{py_bucket}/mvdst", recursive=True)
+    assert stored(project, py_bucket, "mvdst/a") == a and stored(project, py_bucket, "mvdst/sub/b") == b
+    assert stored(project, py_bucket, "mvsrc/a") is None and stored(project, py_bucket, "mvsrc/sub/b") is None
+
+
+def test_an_unpickled_read_file_reads_the_version_it_had(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
+    """Dask pickles open files to its workers: the copy must not read on in a newer version."""
+    import pickle
+
+    old = random_bytes(2 * MiB)
+    project.upload_bytes(py_bucket, "pk", old)
+    with fs.open(f"{py_bucket}/pk", "rb", block_size=256 * 1024) as f:
+        assert f.read(MiB) == old[:MiB]
+        copy = pickle.loads(pickle.dumps(f))
+    with copy:
+        assert copy.tell() == MiB
+        assert copy.read(1000) == old[MiB:MiB + 1000]  # same version, same place
+        project.upload_bytes(py_bucket, "pk", random_bytes(2 * MiB))
+        copy.seek(MiB + 512 * 1024)
+        with pytest.raises(errors.ObjectChangedError):
+            copy.read(1000)
+
+
 def test_explicit_close_in_finally_after_an_error_aborts(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
     old = old_object(project, py_bucket, "k")
     f = fs.open(f"{py_bucket}/k", "wb")
@@ -378,6 +475,20 @@ def test_failed_download_keeps_the_old_file_and_leaves_nothing(project, py_bucke
         project.download_file(py_bucket, "missing", target)
     assert target.read_bytes() == b"old contents"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
+
+
+def test_a_target_naming_a_directory_is_refused_before_the_download(  # type: ignore[no-untyped-def]
+    fs: StorjFileSystem, project, py_bucket: str, tmp_path: Path
+) -> None:
+    """A trailing separator names a directory (as for open()); so does an existing one."""
+    project.upload_bytes(py_bucket, "dirtarget", b"bytes")
+    (tmp_path / "exists").mkdir()
+    for target in (f"{tmp_path}/newdir/", str(tmp_path / "exists")):
+        with pytest.raises(IsADirectoryError):
+            project.download_file(py_bucket, "dirtarget", target)
+        with pytest.raises(IsADirectoryError):
+            fs.get_file(f"{py_bucket}/dirtarget", target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"] and not any((tmp_path / "exists").iterdir())
 
 
 def test_download_into_a_vanished_directory_is_an_oserror(project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

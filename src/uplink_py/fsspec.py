@@ -47,7 +47,6 @@ import datetime as _dt
 import errno
 import io
 import os
-import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +73,7 @@ from .engine import (
     ObjectWriter,
     ProgressCallback,
     Tuning,
+    Unwinding,
 )
 from .errors import (
     BucketAlreadyExistError,
@@ -696,8 +696,8 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         mode: str = "overwrite",
         **kwargs: Any,
     ) -> None:
-        """Upload a local file (memory-mapped; large files as parallel parts; nothing is
-        committed on error). The bucket must exist."""
+        """Upload a local file (large files as parallel parts; nothing is committed on
+        error, nor if the file changes meanwhile). The bucket must exist."""
         if os.path.isdir(lpath):
             return  # prefixes are not stored; the files inside will make it
         bucket, key = self._split_key(rpath)
@@ -762,8 +762,27 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         without moving its data through this machine."""
         b1, k1, version = self._split_version(path1, version_id)
         b2, k2 = self._split_key(path2)
-        self.project.copy_object(b1, k1, b2, k2, version=version)
+        try:
+            self.project.copy_object(b1, k1, b2, k2, version=version)
+        except ObjectNotFoundError:
+            if version is None and self.isdir(path1):
+                return  # a prefix (copy and mv list it): its objects are copied one by one
+            raise
         self.invalidate_cache(self._strip(path2))
+
+    def mv(self, path1: PathArg | list[PathArg], path2: PathArg | list[PathArg], recursive: bool = False,
+           maxdepth: int | None = None, **kwargs: Any) -> None:
+        """Move objects (a copy on the satellite, then a delete). Moving a path onto itself,
+        however spelled (``sj://b/k``, ``b/k``, ``storj://b/k/``), is a no-op: fsspec's own
+        ``mv`` compares the strings, copied the object onto itself and deleted it."""
+        if isinstance(path1, str) and isinstance(path2, str) and self._strip(path1) == self._strip(path2):
+            return
+        if isinstance(path1, list) and isinstance(path2, list):
+            pairs = [(p1, p2) for p1, p2 in zip(path1, path2) if self._strip(p1) != self._strip(p2)]
+            path1, path2 = [p for p, _ in pairs], [p for _, p in pairs]
+            if not pairs:
+                return
+        super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
 
     def object_version_info(self, path: PathArg, **kwargs: Any) -> list[Info]:
         """Every version of the object at ``path`` (delete markers too), newest first:
@@ -850,6 +869,11 @@ class _Compressed(io.BufferedIOBase):
             return
         try:
             self._compressor.close()  # writes the trailer into our file
+        except Exception:
+            if not self._file.closed:
+                raise
+            # The file was discarded by a failed write, whose error is on its way: the
+            # compressor's complaint about the closed file must not replace it.
         finally:
             try:
                 self._file.close()
@@ -877,6 +901,14 @@ class _ReaderCache(BaseCache):  # type: ignore[misc,unused-ignore]  # fsspec is 
 
     def close(self) -> None:
         self.reader.close()
+
+
+def _reopen(fs: StorjFileSystem, path: str, block_size: int, loc: int, cache_type: str, pinned: engine.Pinned,
+            kwargs: dict[str, Any]) -> StorjFile:
+    """An unpickled read file: ``path`` at ``loc``, reading exactly ``pinned``'s version."""
+    file = StorjFile(fs, path, "rb", block_size, cache_type=cache_type, pinned=pinned, **kwargs)
+    file.seek(loc)
+    return file
 
 
 class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fsspec is untyped
@@ -924,6 +956,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         metadata: Mapping[str, str] | None = None,
         expires: Any = None,
         version_id: str | None = None,
+        pinned: engine.Pinned | None = None,
         **kwargs: Any,
     ) -> None:
         if mode == "ab":
@@ -936,14 +969,14 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         path = f"{self.bucket}/{self.key}"
         self._upload: ObjectWriter | None = None
         self._discarded = False
+        self._failure: BaseException | None = None  # of a failed write: raised again by later writes
         self._metadata = dict(metadata) if metadata is not None else None
         self._expires = expires
-        # An exception being handled when the file opens is not a reason to abort it.
-        self._exception_at_open = sys.exc_info()[1]
+        self._unwinding = Unwinding()
         info: Info | None = None
         if mode == "rb":
-            try:
-                self._pinned = engine.pin(fs.project, self.bucket, self.key, version=version)  # every read: this one
+            try:  # every read: this version (a file unpickled elsewhere: the one it had)
+                self._pinned = pinned or engine.pin(fs.project, self.bucket, self.key, version=version)
             except ObjectNotFoundError:
                 if fs.isdir(path):
                     raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path) from None
@@ -964,6 +997,15 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
             self._details = info
 
     # reading
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A read file pickles (Dask sends them to workers) with the version it reads: the
+        copy raises ObjectChangedError once that version is gone, as the original does,
+        instead of reading on in whatever version is current."""
+        if self.mode != "rb":
+            raise RuntimeError("Pickling a writable file is not supported")
+        cache = getattr(self.cache, "name", "none")  # _ReaderCache's is "parallel"
+        return _reopen, (self.fs, self.path, self.blocksize, self.loc, cache, self._pinned, self.kwargs)
 
     def _fetch_range(self, start: int, end: int) -> bytes:
         """``[start, end)`` of the version opened, in one ranged download."""
@@ -986,10 +1028,19 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
                     upload.write(view)
             if final and self.autocommit:
                 self.commit()
-        except BaseException:
-            self._abort()
+        except BaseException as exc:
+            # Discarded: nothing is stored. A wrapper closing later (GzipFile writing its
+            # trailer, TextIOWrapper flushing) gets this same error again, not another one
+            # that would hide it.
+            self._failure = exc
+            self.discard()
             raise
         return True
+
+    def write(self, data: Any) -> int:
+        if self._failure is not None:
+            raise self._failure
+        return int(super().write(data))
 
     def commit(self) -> None:
         """Make the written object visible (called by ``close``, or by a transaction)."""
@@ -1029,10 +1080,9 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         super().close()
 
     def _failing(self) -> bool:
-        """Whether an exception is propagating through the code closing this file (one
-        that was already being handled when it was opened does not count)."""
-        current = sys.exc_info()[1]
-        return current is not None and current is not self._exception_at_open
+        """Whether an exception is propagating through the code closing this file (see
+        :mod:`uplink_py.engine.unwinding`)."""
+        return self._unwinding.failing()
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is not None and self.mode != "rb" and not self.closed:

@@ -12,7 +12,9 @@ Layers, one way down: integrations (:mod:`uplink_py.fsspec`, :mod:`uplink_py.aio
 - :mod:`.deletes`: batch delete, in the satellite's batches, each key's outcome;
 - :mod:`.targets` / :mod:`.downloads`: one object version whole, local files atomically;
 - :mod:`.writer` / :mod:`.reader`: file objects that upload parts while they are written
-  and read ahead in parallel ranges.
+  and read ahead in parallel ranges;
+- :mod:`.unwinding`: whether a written file is closed by an exception leaving a block
+  (abort) or normally (commit).
 """
 
 from .conditions import NO_CONDITIONS, WriteConditions
@@ -42,6 +44,7 @@ from .settings import (
 )
 from .sources import SourceLike, byte_view, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
+from .unwinding import Unwinding
 from .uploads import Metadata, upload, upload_many
 from .reader import ObjectReader
 from .writer import ObjectWriter
@@ -65,6 +68,7 @@ __all__ = [
     "SourceLike",
     "Stopped",
     "Tuning",
+    "Unwinding",
     "WriteConditions",
     "byte_view",
     "delete_objects",

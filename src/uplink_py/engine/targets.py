@@ -21,10 +21,13 @@ class AtomicFile:
     """A temporary file that :meth:`commit` renames to ``path``; :meth:`discard` removes it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.path.abspath(os.fspath(path))
+        given = os.fspath(path)
+        self.path = os.path.abspath(given)
         directory, name = os.path.split(self.path)
-        if not name:
-            raise IsADirectoryError(21, "Is a directory", self.path)
+        # A name ending in a separator names a directory, as for open(); abspath drops it.
+        # An existing directory fails here, before the download, not at the rename.
+        if not name or given.endswith((os.sep, os.altsep or os.sep)) or os.path.isdir(self.path):
+            raise IsADirectoryError(21, "Is a directory", given)
         self.temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.uplink-py.part")
         self._fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY | _CLOEXEC, 0o666)
         self._lock = threading.Lock()  # where os.pwrite is missing (Windows)

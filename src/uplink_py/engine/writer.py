@@ -20,7 +20,6 @@ writer (``if_none_match``) always uses parts, whose upload it can abort if it lo
 from __future__ import annotations
 
 import io
-import sys
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -31,6 +30,7 @@ from .conditions import NO_CONDITIONS, WriteConditions
 from .settings import CHUNK, MIN_PART_SIZE, Tuning
 from .sources import byte_view
 from .tasks import CancelScope, executor
+from .unwinding import Unwinding
 from .uploads import Metadata, upload
 
 if TYPE_CHECKING:
@@ -81,8 +81,7 @@ class ObjectWriter(io.BufferedIOBase):
         self._parts = 0
         self.info: Object | None = None
         self._ending = threading.Lock()  # one close or abort at a time (abort may come from a watchdog)
-        # An exception being handled when the writer opens is not a reason to abort it.
-        self._exception_at_open = sys.exc_info()[1]
+        self._unwinding = Unwinding()
         self._ready = True  # __del__ of a writer whose __init__ raised has nothing to abort
 
     def __repr__(self) -> str:
@@ -122,8 +121,7 @@ class ObjectWriter(io.BufferedIOBase):
     def close(self) -> None:
         """Commits the object (waits for its parts); on any error aborts it and raises.
         Called while an exception propagates, it aborts instead (see the module docs)."""
-        current = sys.exc_info()[1]
-        if current is not None and current is not self._exception_at_open:
+        if self._unwinding.failing():
             self.abort()
             return
         with self._ending:

@@ -237,7 +237,7 @@ func uplink_part_upload_write(u *C.UplinkPartUpload, bytes unsafe.Pointer, lengt
 	if err := up.alive(); err != nil {
 		return C.UplinkWriteResult{error: newError(up.ctx, err)}
 	}
-	n, err := up.up.Write(buf)
+	n, err := writeReportingFailure(up.up.Write, buf)
 	err = up.outcome(err)
 	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
 }

@@ -6,6 +6,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // transfer is the common part of uploads, downloads and part uploads. uplink
@@ -81,4 +82,20 @@ func (t transfer) release() {
 	if t.cancel != nil {
 		t.cancel(context.Canceled)
 	}
+}
+
+// writeReportingFailure is write(buf), except that a write racing with the upload's
+// failure reports that failure: uplink's splitter, finished with the error of a
+// failed segment upload between a Write's check and its write into the segment
+// buffer, answers "WaitWrite called after DoneWriting" (an InternalError here, where
+// the cause was, say, a refused permission). A second Write then meets the finished
+// splitter and returns its error, writing nothing; were it to write, the bytes count.
+func writeReportingFailure(write func([]byte) (int, error), buf []byte) (int, error) {
+	n, err := write(buf)
+	if err != nil && strings.Contains(err.Error(), "WaitWrite called after DoneWriting") {
+		var m int
+		m, err = write(buf[n:])
+		n += m
+	}
+	return n, err
 }

@@ -106,7 +106,7 @@ func uplink_upload_write(u *C.UplinkUpload, bytes unsafe.Pointer, length C.size_
 	if err := up.alive(); err != nil {
 		return C.UplinkWriteResult{error: newError(up.ctx, err)}
 	}
-	n, err := up.up.Write(buf)
+	n, err := writeReportingFailure(up.up.Write, buf)
 	err = up.outcome(err)
 	return C.UplinkWriteResult{bytes_written: C.size_t(n), error: newError(up.ctx, err)}
 }

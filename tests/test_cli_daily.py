@@ -91,6 +91,8 @@ def test_access_names_of_the_go_cli_and_our_own(net: StorjNetwork, access: Any, 
         ok(run("access", "remove", "mine"))
         err(run("access", "remove", "main"), 1, "never changed")
         err(run("--access", "nope", "ls"), 2, "no saved access named 'nope'")
+        cut = net.access[:60]  # a grant cut off by a copy: too short for one, never echoed
+        assert cut[:32] not in err(run("--access", cut, "ls"), 2, "no saved access of that name")
         err(run("access", "use", "nope"), 1, "no saved access")
         assert json.loads((go_dir / "access.json").read_text())["Default"] == "main"  # untouched
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -137,8 +138,13 @@ class Accesses:
             if _is_file(value):
                 with about(value):
                     return Path(value).read_text(encoding="utf-8").strip()
-            raise CliError(f"no saved access named {value!r} (see 'uplink-py access list')", EXIT_USAGE)
+            # a cut-off grant is no name: not echoed, a part of a secret is still one
+            shown = "of that name" if _BASE58_RUN.fullmatch(value) else f"named {value!r}"
+            raise CliError(f"no saved access {shown} (see 'uplink-py access list')", EXIT_USAGE)
         return value
+
+
+_BASE58_RUN = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,}")  # the alphabet of serialized grants
 
 
 def _is_file(path: str) -> bool:

@@ -142,6 +142,26 @@ def test_a_with_block_reraising_a_handled_error_keeps_the_old_object(
     assert got is not None and (gzip.decompress(got) if "gzip" in route else got) == b"whole"
 
 
+def test_a_file_written_by_an_exit_handler_of_a_failing_block_commits(  # type: ignore[no-untyped-def]
+    fs: StorjFileSystem, project, py_bucket: str
+) -> None:
+    """A context manager's ``__exit__`` writing a crash report while an exception leaves
+    its block: the report's own with block ends normally, so it commits."""
+
+    class CrashReport:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *exc: object) -> None:
+            with fsspec.open(f"sj://{py_bucket}/crash", "w", access=fs._credentials.access) as f:
+                f.write(f"failed: {exc[1]!r}")
+
+    with pytest.raises(Boom):
+        with CrashReport():
+            raise Boom("disk on fire")
+    assert stored(project, py_bucket, "crash") == b"failed: Boom('disk on fire')"
+
+
 @pytest.mark.parametrize("route", sorted(WRITE_ROUTES))
 def test_a_failed_part_is_the_error_the_caller_gets(route: str, storj_network: StorjNetwork, project,  # type: ignore[no-untyped-def]
                                                     py_bucket: str) -> None:

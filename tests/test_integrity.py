@@ -511,6 +511,61 @@ def test_a_target_naming_a_directory_is_refused_before_the_download(  # type: ig
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"] and not any((tmp_path / "exists").iterdir())
 
 
+def test_a_download_into_a_fifo_a_pipe_or_a_link_writes_through_it(  # type: ignore[no-untyped-def]
+    fs: StorjFileSystem, project, py_bucket: str, tmp_path: Path
+) -> None:
+    """A FIFO, an open pipe named by /proc/self/fd (what /dev/stdout is) and a device get
+    the bytes and stay what they were; a symbolic link stays a link and its file gets them.
+    (Replacing the node: `cp sj://... /dev/null` as root broke /dev/null for the machine.)"""
+    data = random_bytes(3 * PART)
+    project.upload_bytes(py_bucket, "through", data)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    project.download_file(py_bucket, "through", fifo, part_size=PART)  # parallel asked: one stream
+    reader.join(30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and got == [data]
+
+    read_end, write_end = os.pipe()
+    try:
+        drained: list[bytes] = []
+        drain = threading.Thread(target=lambda: drained.append(os.fdopen(read_end, "rb", closefd=False).read()))
+        drain.start()
+        fs.get_file(f"{py_bucket}/through", f"/proc/self/fd/{write_end}")
+        os.close(write_end)
+        write_end = -1
+        drain.join(30)
+        assert drained == [data]
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+
+    real = tmp_path / "real.bin"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.bin"
+    link.symlink_to(real.name)
+    project.download_file(py_bucket, "through", link)
+    assert link.is_symlink() and os.readlink(link) == real.name and real.read_bytes() == data
+    device = tmp_path / "null"  # a twin of /dev/null where root may make one: a regression stays here
+    if os.geteuid() == 0:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    else:
+        device.symlink_to(os.devnull)
+    project.download_file(py_bucket, "through", device)  # a device: written into, never replaced
+    assert stat.S_ISCHR(device.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.bin", "null", "real.bin"]
+
+
+def test_upload_file_takes_a_bytes_path_as_open_does(project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "named.bin"
+    path.write_bytes(b"the file's bytes")
+    project.upload_file(py_bucket, "named", os.fsencode(path))
+    assert stored(project, py_bucket, "named") == b"the file's bytes"
+
+
 def test_download_into_a_vanished_directory_is_an_oserror(project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     project.upload_bytes(py_bucket, "gone", random_bytes(3 * PART))
     directory = tmp_path / "d"

@@ -97,7 +97,9 @@ class Project(_CoreProject):
         """Upload a local file (or a pipe, device, ``/proc`` file, or a binary file object,
         streamed from its position). Regular files read their parts in parallel; a file
         that changes while it is read raises SourceChangedError. Nothing is committed on
-        any error."""
+        any error. A ``bytes`` path names a file, as for :func:`open`."""
+        if isinstance(path, bytes):  # not the bytes to upload: upload_bytes is for those
+            path = os.fsdecode(path)
         return engine.upload(self, bucket_name, storj_path, path, options=upload_options,
                              metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size), progress=progress,
                              conditions=WriteConditions(retention, legal_hold, if_none_match))

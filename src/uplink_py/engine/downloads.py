@@ -19,7 +19,7 @@ from ..module_classes import DownloadOptions, Object
 from .settings import CHUNK, Tuning, non_negative_int
 from .sources import byte_view
 from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
-from .targets import AtomicFile
+from .targets import AtomicFile, InOrder, is_special
 
 if TYPE_CHECKING:
     from .._core import Download, Project
@@ -126,9 +126,10 @@ class ViewSink(Sink):
 
 
 class FileSink(Sink):
-    """Into an AtomicFile by positional writes, through one buffer per range."""
+    """Into an AtomicFile by positional writes (or a device in order), through one buffer
+    per range."""
 
-    def __init__(self, file: AtomicFile) -> None:
+    def __init__(self, file: AtomicFile | InOrder) -> None:
         self.file = file
 
     def fill(self, download: Download, start: int, length: int, progress: Progress) -> None:
@@ -209,7 +210,19 @@ def download_file(
     replace: bool = True,
 ) -> Pinned:
     """The object (or its ``version``) into a local file, atomically (see :mod:`.targets`);
-    with ``replace=False`` an existing file stays (FileExistsError)."""
+    with ``replace=False`` an existing file stays (FileExistsError). A device or FIFO
+    (``/dev/null``, ``/dev/stdout``, a named pipe) gets the bytes written into it, as one
+    stream: a failure midway leaves what was written, as any stream does."""
+    if is_special(path):
+        if not replace:
+            raise FileExistsError(17, "File exists", path)
+        stream = InOrder(path)
+        try:
+            pinned, _, _ = download(project, bucket, key, lambda _count: FileSink(stream),
+                                    tuning=Tuning(1, tuning.part_size), progress=progress, scope=scope, version=version)
+        finally:
+            stream.close()
+        return pinned
     target = AtomicFile(path)  # before any network call: an unwritable directory fails first
     try:
         pinned, _, count = download(

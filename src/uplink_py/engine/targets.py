@@ -1,16 +1,20 @@
-"""Local files that appear whole or not at all.
+"""Local files that appear whole or not at all; devices and FIFOs get bytes in order.
 
 A download writes a temporary file beside the target with positional writes (ranges in
 parallel, no memory map: a full disk is an ``OSError``, never a signal), then fsyncs it,
 renames it over the target and fsyncs the directory, so after a crash the target is the
 old file or the new one, whole. The temporary file is created like ``open(path, "w")``
-creates files (mode 0o666 less the umask). On any error it is removed.
+creates files (mode 0o666 less the umask). On any error it is removed. A symbolic link
+stays a link: the file it names is replaced. A device, FIFO or socket (``/dev/null``, a
+named pipe) cannot be replaced atomically and must not be replaced at all: it is written
+in order, as one stream (:class:`InOrder`).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 import threading
 
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
@@ -22,7 +26,8 @@ class AtomicFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         given = os.fspath(path)
-        self.path = os.path.abspath(given)
+        # Through symbolic links: a link stays and the file it names gets the bytes.
+        self.path = os.path.realpath(given)
         directory, name = os.path.split(self.path)
         # A name ending in a separator names a directory, as for open(); abspath drops it.
         # An existing directory fails here, before the download, not at the rename.
@@ -76,6 +81,37 @@ class AtomicFile:
             os.unlink(self.temporary)
         except OSError:
             pass
+
+
+def is_special(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a
+    named pipe): bytes go into it, in order; it is never replaced."""
+    try:
+        mode = os.stat(path).st_mode  # through links: /dev/stdout is one
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+class InOrder:
+    """A device, FIFO or socket opened for in-order writes (one range); :meth:`close` it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        # no O_CREAT (it exists) and no O_TRUNC (a device); a FIFO waits for its reader here
+        self._fd = os.open(path, os.O_WRONLY | _BINARY | _CLOEXEC)
+        self._position = 0
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def write_at(self, offset: int, data: memoryview) -> None:
+        if offset != self._position:  # pragma: no cover - one range, read in order
+            raise AssertionError(f"write at {offset}, expected {self._position}")
+        done = 0
+        while done < data.nbytes:
+            with data[done:] as rest:
+                done += os.write(self._fd, rest)
+        self._position += done
 
 
 def _link_new(temporary: str, path: str) -> None:

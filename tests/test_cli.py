@@ -314,8 +314,10 @@ def test_progress_bar_only_on_a_terminal(net: StorjNetwork, bucket_name: str, tm
     assert b"100%" in res.stderr
 
 
-def test_ctrl_c_stops_a_transfer_and_commits_nothing(net: StorjNetwork, bucket_name: str, tmp_path: Path,
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_stops_a_transfer_and_commits_nothing(sig: str, net: StorjNetwork, bucket_name: str, tmp_path: Path,
                                                      access: Any) -> None:
+    """Ctrl-C, and as it SIGTERM (timeout, kill, a service manager) and SIGHUP."""
     source = tmp_path / "big.bin"
     source.write_bytes(random_bytes(320 * MiB))
     env = {**os.environ, "STORJ_ACCESS": net.access}
@@ -331,7 +333,7 @@ def test_ctrl_c_stops_a_transfer_and_commits_nothing(net: StorjNetwork, bucket_n
             assert time.monotonic() < deadline and proc.poll() is None, "the multipart upload never started"
             time.sleep(0.05)
         time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, sig))
         stdout, stderr = proc.communicate(timeout=60)
         _scan(stdout + stderr, _secrets(net), "interrupted cp")
         assert proc.returncode == 130, stderr
@@ -339,6 +341,26 @@ def test_ctrl_c_stops_a_transfer_and_commits_nothing(net: StorjNetwork, bucket_n
         with pytest.raises(ObjectNotFoundError):
             project.stat_object(bucket_name, "big.bin")
         assert project.list_uploads(bucket_name, ListUploadsOptions(recursive=True)) == []
+
+
+def test_sigterm_during_a_download_keeps_the_old_file_and_leaves_nothing(net: StorjNetwork, bucket_name: str,
+                                                                          tmp_path: Path, access: Any) -> None:
+    with access.open_project() as project:
+        project.upload_bytes(bucket_name, "down.bin", random_bytes(96 * MiB), max_concurrency=1)
+    target = tmp_path / "out" / "target.bin"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    proc = subprocess.Popen([sys.executable, "-m", "uplink_py", "cp", "--parallelism", "1",
+                             f"sj://{bucket_name}/down.bin", str(target)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "STORJ_ACCESS": net.access})
+    deadline = time.monotonic() + 60
+    while len(list(target.parent.iterdir())) < 2:  # the temporary file beside the target
+        assert time.monotonic() < deadline and proc.poll() is None, "the download never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"interrupted" in stderr, stderr
+    assert [p.name for p in target.parent.iterdir()] == ["target.bin"] and target.read_bytes() == b"old"
 
 
 def test_console_script() -> None:

@@ -38,6 +38,8 @@ std::atomic<unsigned long> sigint_count{0};
 // Windows: no sigaction; Ctrl-C is noticed when the call returns.
 static bool install_handler() { return false; }
 
+bool interrupt_on(int) { return false; }
+
 #else
 
 #include <fcntl.h>
@@ -153,7 +155,37 @@ bool install_handler() {
     return sigaction(SIGINT, &ours, nullptr) == 0;
 }
 
+// A signal that interrupts as Ctrl-C does: sent on as SIGINT, whose handlers (ours, then
+// Python's) cancel the call in flight and raise KeyboardInterrupt. Where nobody handles
+// SIGINT (ignored, as in a shell's background job, or default), the signal takes its
+// default action instead, as if this handler were not there. Async-signal-safe calls only.
+void on_forwarded(int sig) {
+    const int saved_errno = errno;
+    struct sigaction sigint {};
+    const bool handled = sigaction(SIGINT, nullptr, &sigint) == 0 &&
+                         ((sigint.sa_flags & SA_SIGINFO) ||
+                          (sigint.sa_handler != SIG_DFL && sigint.sa_handler != SIG_IGN));
+    if (handled) {
+        kill(getpid(), SIGINT);
+    } else {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    errno = saved_errno;
+}
+
 }  // namespace
+
+bool interrupt_on(int signum) {
+    if (signum == SIGINT || signum <= 0 || signum >= NSIG) {
+        return false;
+    }
+    struct sigaction ours {};
+    ours.sa_handler = on_forwarded;
+    sigemptyset(&ours.sa_mask);
+    ours.sa_flags = SA_ONSTACK;  // may land on a Go thread (see install_handler)
+    return sigaction(signum, &ours, nullptr) == 0;
+}
 
 #endif
 

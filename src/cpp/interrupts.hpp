@@ -45,6 +45,11 @@ private:
     unsigned long outer_at_ = 0;
 };
 
+// Makes signal `signum` (SIGTERM, SIGHUP: a command line's) interrupt as SIGINT does, so
+// that a transfer it stops cleans up as after Ctrl-C; where SIGINT is not handled, the
+// signal keeps its default action. False where that cannot be (Windows, a bad number).
+bool interrupt_on(int signum);
+
 // Runs pending Python signal handlers (main thread, GIL held); throws
 // py::error_already_set when one raised, e.g. KeyboardInterrupt.
 void raise_pending_signals();

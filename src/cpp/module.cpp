@@ -56,6 +56,8 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
         },
         py::arg("from_code"), py::arg("forked_process_error"), py::arg("result_classes"),
         py::arg("main_thread_ident"));
+    m.def("_interrupt_on", &interrupt_on, py::arg("signum"),
+          "Makes the signal interrupt as SIGINT does (the command line's SIGTERM and SIGHUP).");
     m.def(
         "_register_type",
         [m](const std::string &kind, py::handle type) {

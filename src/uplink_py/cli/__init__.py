@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .. import engine, errors
+from .. import _native, engine, errors
 from .._version import __version__
 from ..credentials import Credentials
 from .accesses import Accesses, cmd_access
@@ -251,6 +252,11 @@ class Session:
 
 
 def _run(args: argparse.Namespace, redact: Redactor) -> int:
+    # SIGTERM (timeout, kill, a service manager) and SIGHUP (a closed terminal) stop a
+    # transfer as Ctrl-C does: aborted upload, no temporary file left, exit 130.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            _native.core()._interrupt_on(getattr(signal, name))
     session = Session(getattr(args, "access", None), redact)
     try:
         args.handler(session, args)

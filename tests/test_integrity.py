@@ -299,6 +299,59 @@ def test_upload_block_cancelled_by_another_thread_raises(project, py_bucket: str
     assert stored(project, py_bucket, "cancelled") is None
 
 
+def _pending(project, bucket: str, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from uplink_py import ListUploadsOptions
+
+    return [u.key for u in project.iter_uploads(bucket, ListUploadsOptions(prefix=prefix, recursive=True))]
+
+
+@pytest.mark.parametrize("route", ["parts", "writer"])
+def test_closing_the_project_during_a_parallel_upload_leaves_nothing_pending(  # type: ignore[no-untyped-def]
+    route: str, access, project, py_bucket: str
+) -> None:
+    """Another thread (or an ``async with`` left early) closes the project while parts are in
+    flight: the upload ends CancelledError, the old object stays, and the multipart upload
+    is aborted by the close itself (the engine's own abort comes after it and cannot)."""
+    old = old_object(project, py_bucket, f"closed/{route}")
+    data = random_bytes(48 * MiB)
+    doomed = access.open_project()
+    started = threading.Event()
+    closer = threading.Thread(target=lambda: (started.wait(30), time.sleep(0.2), doomed.close()))
+    closer.start()
+    with pytest.raises(errors.CancelledError):
+        if route == "parts":
+            doomed.upload_bytes(py_bucket, f"closed/{route}", data, part_size=5 * MiB,
+                                progress=lambda done, total: started.set())
+        else:
+            with doomed.open_writer(py_bucket, f"closed/{route}", part_size=5 * MiB) as w:
+                for at in range(0, len(data), MiB):
+                    w.write(data[at:at + MiB])
+                    started.set()
+    closer.join()
+    assert_same_bytes(stored(project, py_bucket, f"closed/{route}") or b"", old)
+    assert _pending(project, py_bucket, "closed/") == []
+
+
+def test_a_multipart_upload_outlives_its_project_unless_begun_to_abort_on_close(  # type: ignore[no-untyped-def]
+    access, project, py_bucket: str
+) -> None:
+    """A multipart upload is resumable from another process: closing the project keeps it,
+    except when it was begun with abort_on_close."""
+    with access.open_project() as first:
+        kept = first.begin_upload(py_bucket, "mp/kept").upload_id
+        first.begin_upload(py_bucket, "mp/dropped", abort_on_close=True)
+        done = first.begin_upload(py_bucket, "mp/done", abort_on_close=True).upload_id
+        with first.upload_part(py_bucket, "mp/done", done, 1) as part:
+            part.write(b"resumed elsewhere? no: committed here")
+        first.commit_upload(py_bucket, "mp/done", done)
+    assert _pending(project, py_bucket, "mp/") == ["mp/kept"]
+    with project.upload_part(py_bucket, "mp/kept", kept, 1) as part:  # resumed by another project
+        part.write(b"resumed")
+    project.commit_upload(py_bucket, "mp/kept", kept)
+    assert stored(project, py_bucket, "mp/kept") == b"resumed"
+    assert stored(project, py_bucket, "mp/done") == b"resumed elsewhere? no: committed here"
+
+
 # ---------------------------------------------------------------- any readable source
 
 

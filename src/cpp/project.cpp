@@ -175,9 +175,10 @@ py::object Project::download_object(const CString &bucket_name, const CString &k
 // ---------------------------------------------------------------- multipart
 
 py::object Project::begin_upload(const CString &bucket_name, const CString &key, py::handle options,
-                                  py::handle retention, bool legal_hold) {
+                                  py::handle retention, bool legal_hold, bool abort_on_close) {
     UplinkUploadOptions c_options = upload_options_arg(options);
     UplinkPyWriteOptions write = write_options_arg(retention, legal_hold, false);
+    write.abort_on_close = abort_on_close;
     // Ctrl-C as the upload began: abort it, or it stays pending with nobody knowing its id.
     const auto abort_begun = [&](UploadInfoResultOwner &begun) {
         if (begun) {
@@ -306,7 +307,7 @@ void bind_project(py::module_ &m) {
              py::arg("download_options") = none, py::kw_only(), py::arg("version") = none)
         .def("begin_upload", &Project::begin_upload, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_options") = none, py::kw_only(), py::arg("retention") = none,
-             py::arg("legal_hold").noconvert() = false)
+             py::arg("legal_hold").noconvert() = false, py::arg("abort_on_close").noconvert() = false)
         .def("commit_upload", &Project::commit_upload, py::arg("bucket_name"), py::arg("storj_path"),
              py::arg("upload_id"), py::arg("options") = none, py::kw_only(),
              py::arg("if_none_match").noconvert() = false)

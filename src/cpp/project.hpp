@@ -53,8 +53,10 @@ public:
     py::object download_object(const CString &bucket_name, const CString &key, py::handle options,
                                py::handle version);
 
+    // abort_on_close: closing the project aborts the upload unless it was committed or
+    // aborted by then (the engine's own uploads; not one another process resumes).
     py::object begin_upload(const CString &bucket_name, const CString &key, py::handle options,
-                            py::handle retention, bool legal_hold);
+                            py::handle retention, bool legal_hold, bool abort_on_close);
     py::object commit_upload(const CString &bucket_name, const CString &key, const CString &upload_id,
                              py::handle options, bool if_none_match);
     void abort_upload(const CString &bucket_name, const CString &key, const CString &upload_id);

@@ -134,8 +134,11 @@ class Project:
     # multipart
     def begin_upload(
         self, bucket_name: str, storj_path: str, upload_options: UploadOptions | None = None, *,
-        retention: Retention | None = None, legal_hold: bool = False,
-    ) -> UploadInfo: ...
+        retention: Retention | None = None, legal_hold: bool = False, abort_on_close: bool = False,
+    ) -> UploadInfo:
+        """Begins a multipart upload. ``abort_on_close``: closing the project aborts it unless
+        it was committed or aborted by then (leave it False for an upload to resume later,
+        from this process or another)."""
     def commit_upload(self, bucket_name: str, storj_path: str, upload_id: str,
                       options: CommitUploadOptions | _MetadataLike = None, *,
                       if_none_match: bool = False) -> ObjectVersion: ...

@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"unsafe"
 
 	"storj.io/uplink"
@@ -79,6 +80,9 @@ func uplink_py_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char,
 	if err != nil {
 		return C.UplinkUploadInfoResult{error: newError(ctx, err)}
 	}
+	if w.abortOnClose {
+		proj.own(bucket, key, info.UploadID)
+	}
 	return C.UplinkUploadInfoResult{info: cUploadInfo(&info)}
 }
 
@@ -146,6 +150,9 @@ func uplink_py_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload
 	defer done()
 	// uplink's commit, not object.CommitUpload: that replaces errors by bare sentinels
 	obj, err := commitUpload(ctx, proj.uplink, bucket, key, uploadID, &opts) // settled: a commit done is reported
+	if err == nil {
+		proj.disown(uploadID)
+	}
 	if err != nil {
 		return C.UplinkPyObjectVersionResult{error: newError(ctx, ifAbsent(bool(if_none_match), err))}
 	}
@@ -175,7 +182,11 @@ func uplink_abort_upload(p *C.UplinkProject, bucket_name, object_key, upload_id 
 		return cerr
 	}
 	defer done()
-	return newError(ctx, proj.uplink.AbortUpload(ctx, bucket, key, uploadID))
+	err := proj.uplink.AbortUpload(ctx, bucket, key, uploadID)
+	if err == nil || errors.Is(err, uplink.ErrUploadIDInvalid) {
+		proj.disown(uploadID) // else close tries again
+	}
+	return newError(ctx, err)
 }
 
 // partUpload is the Go value behind an UplinkPartUpload handle.

@@ -189,9 +189,10 @@ func uplink_py_get_object_legal_hold(p *C.UplinkProject, bucket_name, object_key
 
 // writeOptions reads an UplinkPyWriteOptions (NULL: none).
 type writeOptions struct {
-	retention   metaclient.Retention
-	legalHold   bool
-	ifNoneMatch []string
+	retention    metaclient.Retention
+	legalHold    bool
+	ifNoneMatch  []string
+	abortOnClose bool // begin_upload: the project's close aborts it (project.own)
 }
 
 func goWriteOptions(w *C.UplinkPyWriteOptions) (writeOptions, error) {
@@ -202,7 +203,7 @@ func goWriteOptions(w *C.UplinkPyWriteOptions) (writeOptions, error) {
 	if err != nil {
 		return writeOptions{}, err
 	}
-	opts := writeOptions{retention: r, legalHold: bool(w.legal_hold)}
+	opts := writeOptions{retention: r, legalHold: bool(w.legal_hold), abortOnClose: bool(w.abort_on_close)}
 	if w.if_none_match {
 		opts.ifNoneMatch = []string{"*"}
 	}

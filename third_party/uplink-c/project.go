@@ -35,7 +35,53 @@ type project struct {
 	mu     sync.Mutex
 	nextID uint64
 	calls  map[uint64]func()
+	owned  map[string]ownedUpload // multipart uploads close aborts, by upload id (own)
 	closed bool
+}
+
+// ownedUpload is a multipart upload begun with abort_on_close: the program's own
+// (uplink_py's engine: parallel parts, the streaming writer), never one to resume
+// from another process. Closed while its parts are in flight, the project aborts it:
+// the caller's own abort would come after the close and fail, leaving it pending.
+type ownedUpload struct{ bucket, key string }
+
+// own records an upload close must abort; disown forgets it (committed or aborted).
+func (p *project) own(bucket, key, uploadID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.owned == nil {
+		p.owned = map[string]ownedUpload{}
+	}
+	p.owned[uploadID] = ownedUpload{bucket, key}
+}
+
+func (p *project) disown(uploadID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.owned, uploadID)
+}
+
+// abortOwned aborts the owned uploads left, within closeWait in all: their parts were
+// cancelled with the project's calls and ended (background), so none commits after.
+func (p *project) abortOwned() {
+	p.mu.Lock()
+	owned := p.owned
+	p.owned = nil
+	p.mu.Unlock()
+	if len(owned) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	var wg sync.WaitGroup
+	for id, u := range owned {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.uplink.AbortUpload(ctx, u.bucket, u.key, id)
+		}()
+	}
+	wg.Wait()
 }
 
 var errProjectClosed = errors.New("uplink: project closed")
@@ -190,6 +236,7 @@ func (p *project) close(interruptible bool) error {
 		p.conns.drop()
 		p.background.wait(context.Background(), stuckMargin)
 	}
+	p.abortOwned()
 	err := p.uplink.Close()
 	if p.pool != nil {
 		err = errors.Join(err, p.pool.Close())

@@ -271,6 +271,9 @@ typedef struct UplinkPyWriteOptions {
     UplinkPyRetention retention;  // mode 0: none (the bucket's default applies)
     bool legal_hold;
     bool if_none_match;  // commit only if the key has no object (IfNoneMatch: *)
+    // begin_upload only: abort the upload when the project closes before it was
+    // committed or aborted (a program's own uploads; not one to resume elsewhere)
+    bool abort_on_close;
 } UplinkPyWriteOptions;
 
 typedef struct UplinkPyObjectLockConfiguration {

@@ -81,7 +81,8 @@ def _upload_parts(
 ) -> Object:
     reporter = Progress(progress, size)
     tuning = conditions.parts(tuning)
-    upload_id = scope.call(project.begin_upload, bucket, key, options, **conditions.begin()).upload_id
+    upload_id = scope.call(project.begin_upload, bucket, key, options, abort_on_close=True,
+                           **conditions.begin()).upload_id
 
     def put(number: int, offset: int, length: int) -> None:
         part = scope.call(project.upload_part, bucket, key, upload_id, number)

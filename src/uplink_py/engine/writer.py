@@ -233,7 +233,7 @@ class ObjectWriter(io.BufferedIOBase):
         self._current, self._fill = None, 0
         if self._upload_id is None:
             begun = self._scope.call(self._project.begin_upload, self.bucket, self.key, self._options,
-                                     **self._conditions.begin())
+                                     abort_on_close=True, **self._conditions.begin())
             self._upload_id = begun.upload_id
             self._pool = executor(self._tuning.max_concurrency, "writer")
         assert self._pool is not None

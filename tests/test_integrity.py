@@ -299,6 +299,35 @@ def test_upload_block_cancelled_by_another_thread_raises(project, py_bucket: str
     assert stored(project, py_bucket, "cancelled") is None
 
 
+@pytest.mark.parametrize("route", ["upload_bytes", "upload_bytes parts", "open_writer", "open_writer one stream",
+                                   "upload_file pipe"])
+def test_metadata_the_satellite_refuses_leaves_the_old_object_and_nothing_pending(  # type: ignore[no-untyped-def]
+    route: str, project, py_bucket: str
+) -> None:
+    """Custom metadata over the satellite's limit (2 KiB encrypted) is refused at the commit:
+    the error reaches the caller, the old object stays, and no pending upload is left (a
+    single upload cannot be aborted after its commit failed: large metadata goes multipart)."""
+    key = f"md/{route}"
+    old = old_object(project, py_bucket, key)
+    big = {"note": "x" * 3000}
+    data = random_bytes(6 * MiB if "parts" in route else 1000)
+    with pytest.raises(errors.StorjException, match="metadata is too large"):
+        if route.startswith("upload_bytes"):
+            project.upload_bytes(py_bucket, key, data, custom_metadata=big, part_size=5 * MiB)
+        elif route == "upload_file pipe":
+            read_end, write_end = os.pipe()
+            os.write(write_end, data)
+            os.close(write_end)
+            with os.fdopen(read_end, "rb") as pipe:
+                project.upload_file(py_bucket, key, pipe, custom_metadata=big)
+        else:
+            with project.open_writer(py_bucket, key, custom_metadata=big,
+                                     max_concurrency=1 if "one stream" in route else 4) as w:
+                w.write(data)
+    assert_same_bytes(stored(project, py_bucket, key) or b"", old)
+    assert _pending(project, py_bucket, "md/") == []
+
+
 def _pending(project, bucket: str, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
     from uplink_py import ListUploadsOptions
 

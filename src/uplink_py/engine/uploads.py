@@ -46,12 +46,15 @@ def upload(
             return upload(project, bucket, key, opened, options=options, metadata=metadata, tuning=tuning,
                           progress=progress, scope=scope, conditions=conditions)
     scope = scope or CancelScope()
-    # Create-if-absent always goes as a multipart upload: a writer that lost the race must
-    # abort what it began, and uplink cannot abort a small single upload whose commit
-    # failed (begin and commit go in one batch; it never learns the pending object's id).
-    if conditions.if_none_match and source.size is None:
+    # A commit the satellite may refuse goes as a multipart upload, whose id the engine has
+    # and aborts: uplink cannot abort a single upload whose commit failed (it never deletes
+    # the pending object; for a small one begin and commit go in one batch). Refused are a
+    # create-if-absent write that lost its race, and custom metadata over the satellite's
+    # limit (2 KiB encrypted by default), found only at the commit. (Small metadata keeps
+    # the single upload: a multipart one takes about twice as long for a small object.)
+    if needs_abortable_commit(metadata, conditions) and source.size is None:
         return _upload_unsized(project, bucket, key, source, options, metadata, tuning, progress, scope, conditions)
-    if source.size is not None and (tuning.parallel(source.size) or conditions.if_none_match):
+    if source.size is not None and (tuning.parallel(source.size) or needs_abortable_commit(metadata, conditions)):
         return _upload_parts(project, bucket, key, source, source.size, options, metadata, tuning, progress, scope,
                              conditions)
     reporter = Progress(progress, source.size or 0)
@@ -64,6 +67,27 @@ def upload(
         source.verify()
     reporter.finish()
     return stream.info()
+
+
+# Custom metadata of at most this many bytes (keys and values) cannot exceed the
+# satellite's default limit of 2 KiB once encoded and encrypted (a few bytes per entry
+# and 16 per object more): its commit is not refused for its size.
+SAFE_METADATA_BYTES = 1024
+
+
+def needs_abortable_commit(metadata: Metadata, conditions: WriteConditions) -> bool:
+    """Whether the write goes as a multipart upload whatever its size (see upload)."""
+    if conditions.if_none_match:
+        return True
+    if metadata is None:
+        return False
+    try:
+        pairs = [(e.key, e.value) for e in metadata] if isinstance(metadata, CustomMetadata) else metadata.items()
+        size = sum(len(k.encode("utf-8", "surrogateescape")) + len(v.encode("utf-8", "surrogateescape"))
+                   for k, v in pairs)
+    except (AttributeError, TypeError):  # not metadata: the upload call says so
+        return False
+    return size > SAFE_METADATA_BYTES
 
 
 def _upload_parts(

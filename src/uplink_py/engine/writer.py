@@ -14,7 +14,8 @@ a failed part, or dropping the writer unclosed aborts, and the object that was u
 key stays. ``abort()`` may come from another thread; the other methods belong to one. An object smaller than one part never starts a
 multipart upload: it goes up as one upload at ``close()``. With ``max_concurrency=1``
 the bytes stream into one upload as they are written (no part buffers). A create-if-absent
-writer (``if_none_match``) always uses parts, whose upload it can abort if it loses.
+writer (``if_none_match``) and one with custom metadata large enough to be refused (the
+satellite checks it only at the commit) always use parts, whose upload they can abort.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .settings import CHUNK, MIN_PART_SIZE, Tuning
 from .sources import byte_view
 from .tasks import CancelScope, executor
 from .unwinding import Unwinding
-from .uploads import Metadata, upload
+from .uploads import Metadata, needs_abortable_commit, upload
 
 if TYPE_CHECKING:
     from .._core import Project, Upload
@@ -65,8 +66,8 @@ class ObjectWriter(io.BufferedIOBase):
         self._metadata = metadata
         self._tuning = tuning
         self._scope = CancelScope()  # a child of the scope active here, if any
-        # one stream as written, except for create-if-absent (see uploads.upload)
-        self._through = tuning.max_concurrency == 1 and not conditions.if_none_match
+        # one stream as written, except where the commit may be refused (see uploads.upload)
+        self._through = tuning.max_concurrency == 1 and not needs_abortable_commit(metadata, conditions)
         self._cond = threading.Condition()
         self._free: list[bytearray] = []  # part buffers back from their upload
         self._made = 0  # part buffers that exist: at most max_concurrency + 1

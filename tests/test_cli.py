@@ -182,7 +182,7 @@ def test_cp_cat_and_rm_one_object(net: StorjNetwork, bucket_name: str, tmp_path:
     assert sorted(r[3] for r in _ls(net, "-r", b)) == ["dir/data.bin", "from-stdin"]
 
 
-def test_recursive_cp_and_rm(net: StorjNetwork, bucket_name: str, tmp_path: Path) -> None:
+def test_recursive_cp_and_rm(net: StorjNetwork, bucket_name: str, tmp_path: Path, access: Any) -> None:
     tree = {"a.txt": b"alpha", "sub/b.bin": random_bytes(200_000), "sub/deeper/c": b"", "d e.txt": b"spaces"}
     src = tmp_path / "src"
     for rel, content in tree.items():
@@ -196,10 +196,18 @@ def test_recursive_cp_and_rm(net: StorjNetwork, bucket_name: str, tmp_path: Path
     assert {" ".join(r[3:]): int(r[2]) for r in rows} == {
         f"tree/{k}": len(v) for k, v in tree.items()}
 
+    markers = ["tree/sub/", "tree/empty dir/"]  # folder markers, as consoles make them
+    with access.open_project() as project:
+        for marker in markers:
+            project.upload_bytes(bucket_name, marker, b"")
     dst = tmp_path / "dst"
     ok(cli(net, "cp", "--recursive", f"{b}/tree/", str(dst)))
     got = {p.relative_to(dst).as_posix(): p.read_bytes() for p in dst.rglob("*") if p.is_file()}
-    assert got == tree
+    assert got == tree and (dst / "empty dir").is_dir()
+    assert not [p for p in dst.rglob(".*")]  # no temporary file left
+    with access.open_project() as project:
+        for marker in markers:
+            project.delete_object(bucket_name, marker)
 
     ok(cli(net, "cp", "-r", f"{b}/tree", f"{b}/copy/"))  # server-side, recursive
     assert len(_ls(net, "-r", f"{b}/copy")) == len(tree)

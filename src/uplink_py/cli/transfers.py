@@ -180,7 +180,8 @@ def _download_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tu
         if not objects:
             raise CliError(f"{src}: no objects under this prefix")
         prefix = src.as_prefix()
-        return [_download_job(project, args, tuning, src.child(key), _safe_target(dst, key[len(prefix):]), size)
+        return [_directory_job(_safe_target(dst, key[len(prefix):])) if key.endswith("/")  # a folder marker
+                else _download_job(project, args, tuning, src.child(key), _safe_target(dst, key[len(prefix):]), size)
                 for key, size in objects]
     if not src.key or src.key.endswith("/"):
         raise CliError(f"{src}: not an object (use --recursive for a prefix)", EXIT_USAGE)
@@ -188,6 +189,17 @@ def _download_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tu
         size = project.stat_object(src.bucket, src.key, version=args.version_id).system.content_length
     target = dst / src.key.rsplit("/", 1)[-1] if dst.is_dir() or args.dst.endswith(os.sep) else dst
     return [_download_job(project, args, tuning, src, target, size)]
+
+
+def _directory_job(target: Path) -> Job:
+    """A folder marker (an empty object whose key ends in '/', as consoles make them): a
+    local directory, where the objects under it land too."""
+    def run(progress: Callback) -> bool:
+        with about(target):
+            target.mkdir(parents=True, exist_ok=True)
+        return True
+
+    return Job(0, f"{target}{os.sep}", run)
 
 
 def _download_job(project: Project, args: argparse.Namespace, tuning: engine.Tuning, src: Remote, target: Path,

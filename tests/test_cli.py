@@ -196,7 +196,7 @@ def test_recursive_cp_and_rm(net: StorjNetwork, bucket_name: str, tmp_path: Path
     assert {" ".join(r[3:]): int(r[2]) for r in rows} == {
         f"tree/{k}": len(v) for k, v in tree.items()}
 
-    markers = ["tree/sub/", "tree/empty dir/"]  # folder markers, as consoles make them
+    markers = ["tree/", "tree/sub/", "tree/empty dir/"]  # folder markers, as consoles make them
     with access.open_project() as project:
         for marker in markers:
             project.upload_bytes(bucket_name, marker, b"")
@@ -349,6 +349,25 @@ def test_ctrl_c_stops_a_transfer_and_commits_nothing(sig: str, net: StorjNetwork
         with pytest.raises(ObjectNotFoundError):
             project.stat_object(bucket_name, "big.bin")
         assert project.list_uploads(bucket_name, ListUploadsOptions(recursive=True)) == []
+
+
+def test_an_ignored_sighup_stays_ignored(net: StorjNetwork, bucket_name: str, tmp_path: Path) -> None:
+    """Under nohup (SIGHUP ignored) a closed terminal must not stop the transfer."""
+    source = tmp_path / "nohup.bin"
+    data = random_bytes(24 * MiB)
+    source.write_bytes(data)
+    proc = subprocess.Popen([sys.executable, "-m", "uplink_py", "cp", "--progress", str(source),
+                             f"sj://{bucket_name}/nohup.bin"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "STORJ_ACCESS": net.access},
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    assert proc.stderr is not None
+    proc.stderr.read(1)  # the progress bar's first byte: the transfer runs
+    proc.send_signal(signal.SIGHUP)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    back = tmp_path / "back.bin"
+    ok(cli(net, "cp", f"sj://{bucket_name}/nohup.bin", str(back)))
+    assert_same_bytes(back.read_bytes(), data)
 
 
 def test_sigterm_during_a_download_keeps_the_old_file_and_leaves_nothing(net: StorjNetwork, bucket_name: str,

@@ -121,22 +121,24 @@ def test_a_with_block_reraising_a_handled_error_keeps_the_old_object(
     must abort, though the exception is the one that was being handled when it opened."""
     old = old_object(project, py_bucket, "rr")
     text = route in TEXT_ROUTES or route.startswith("TextIOWrapper")
+
+    def opened():  # type: ignore[no-untyped-def]
+        if route in WRITER_WRAPPERS:
+            return WRITER_WRAPPERS[route](project.open_writer(py_bucket, "rr"))
+        return WRITE_ROUTES[route](f"sj://{py_bucket}/rr", fs)
+
     with pytest.raises(KeyError):
         try:
             raise KeyError("first")
         except KeyError:
-            opened = (WRITER_WRAPPERS[route](project.open_writer(py_bucket, "rr")) if route in WRITER_WRAPPERS
-                      else WRITE_ROUTES[route](f"sj://{py_bucket}/rr", fs))
-            with opened as f:
+            with opened() as f:
                 f.write("partial" if text else b"partial")
                 raise
     assert_same_bytes(stored(project, py_bucket, "rr") or b"", old)
     try:  # the same route inside a handler, left normally: commits
         raise KeyError("second")
     except KeyError:
-        opened = (WRITER_WRAPPERS[route](project.open_writer(py_bucket, "rr")) if route in WRITER_WRAPPERS
-                  else WRITE_ROUTES[route](f"sj://{py_bucket}/rr", fs))
-        with opened as f:
+        with opened() as f:
             f.write("whole" if text else b"whole")
     got = stored(project, py_bucket, "rr")
     assert got is not None and (gzip.decompress(got) if "gzip" in route else got) == b"whole"
@@ -185,6 +187,22 @@ def test_a_failed_part_is_the_error_the_caller_gets(route: str, storj_network: S
         f.write(b"more")
     f.close()
     assert stored(project, py_bucket, "denied") is None
+
+
+def test_a_part_failing_in_the_compressors_last_flush_is_raised(storj_network: StorjNetwork, project,  # type: ignore[no-untyped-def]
+                                                                 py_bucket: str) -> None:
+    """gzip's flush at close pushes the buffer over a block: that part fails (a read-only
+    grant) inside the compressor's close; the caller must get the error, not a quiet
+    close with nothing stored."""
+    from uplink_py import Permission, SharePrefix, Uplink
+
+    readonly = Uplink().parse_access(storj_network.access).share(
+        Permission(allow_download=True, allow_list=True), [SharePrefix(py_bucket, "")]).serialize()
+    ro = StorjFileSystem(access=readonly, skip_instance_cache=True, part_size=5 * MiB)
+    with pytest.raises(errors.PermissionDeniedError):
+        with ro.open(f"{py_bucket}/gz", "wb", compression="gzip", block_size=5 * MiB) as f:
+            f.write(random_bytes(5 * MiB - 1))  # incompressible: the last bytes come out at close
+    assert stored(project, py_bucket, "gz") is None
 
 
 def test_mv_onto_itself_however_spelled_keeps_the_object(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
@@ -641,11 +659,34 @@ def test_a_download_into_a_fifo_a_pipe_or_a_link_writes_through_it(  # type: ign
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.bin", "null", "real.bin"]
 
 
-def test_upload_file_takes_a_bytes_path_as_open_does(project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_download_to_an_open_descriptor_writes_where_it_points(project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """/dev/stdout after a shell's `>> log` (here /proc/self/fd/N of a file opened to
+    append): the bytes are appended to log, which is not replaced by the object."""
+    data = random_bytes(2 * PART)
+    project.upload_bytes(py_bucket, "fd", data)
+    log = tmp_path / "log"
+    log.write_bytes(b"earlier lines\n")
+    inode = log.stat().st_ino
+    with open(log, "ab") as appending:
+        project.download_file(py_bucket, "fd", f"/proc/self/fd/{appending.fileno()}", part_size=PART)
+    assert log.stat().st_ino == inode and log.read_bytes() == b"earlier lines\n" + data
+
+
+def test_upload_file_takes_a_bytes_path_as_open_does(access, project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "named.bin"
     path.write_bytes(b"the file's bytes")
     project.upload_file(py_bucket, "named", os.fsencode(path))
     assert stored(project, py_bucket, "named") == b"the file's bytes"
+    import asyncio
+
+    from uplink_py import aio
+
+    async def through_aio() -> None:
+        async with aio.AsyncProject(access.open_project()) as async_project:
+            await async_project.upload_file(py_bucket, "named-aio", os.fsencode(path))
+
+    asyncio.run(through_aio())
+    assert stored(project, py_bucket, "named-aio") == b"the file's bytes"
 
 
 def test_download_into_a_vanished_directory_is_an_oserror(project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -180,6 +180,11 @@ bool interrupt_on(int signum) {
     if (signum == SIGINT || signum <= 0 || signum >= NSIG) {
         return false;
     }
+    struct sigaction current {};
+    if (sigaction(signum, nullptr, &current) != 0 ||
+        (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN)) {
+        return false;  // ignored, as nohup leaves SIGHUP: it stays ignored
+    }
     struct sigaction ours {};
     ours.sa_handler = on_forwarded;
     sigemptyset(&ours.sa_mask);

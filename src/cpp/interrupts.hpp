@@ -47,7 +47,8 @@ private:
 
 // Makes signal `signum` (SIGTERM, SIGHUP: a command line's) interrupt as SIGINT does, so
 // that a transfer it stops cleans up as after Ctrl-C; where SIGINT is not handled, the
-// signal keeps its default action. False where that cannot be (Windows, a bad number).
+// signal keeps its default action. An ignored signal stays ignored (nohup's SIGHUP).
+// False where nothing was installed (ignored, Windows, a bad number).
 bool interrupt_on(int signum);
 
 // Runs pending Python signal handlers (main thread, GIL held); throws

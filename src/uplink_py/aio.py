@@ -243,8 +243,8 @@ class AsyncProject:
         tuning = Tuning(max_concurrency, part_size)
         conditions = engine.WriteConditions(retention, legal_hold, if_none_match)
         return await self._run(lambda s: engine.upload(
-            self.project, bucket, key, path, options=upload_options, metadata=custom_metadata, tuning=tuning,
-            progress=progress, scope=s, conditions=conditions,
+            self.project, bucket, key, engine.file_argument(path), options=upload_options, metadata=custom_metadata,
+            tuning=tuning, progress=progress, scope=s, conditions=conditions,
         ))
 
     async def download_bytes(

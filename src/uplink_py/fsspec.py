@@ -703,7 +703,7 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
         bucket, key = self._split_key(rpath)
         if mode == "create" and self.exists(rpath):  # early, to spare the upload; the commit decides
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self._strip(rpath))
-        info = engine.upload(self.project, bucket, key, lpath, metadata=kwargs.get("metadata"),
+        info = engine.upload(self.project, bucket, key, engine.file_argument(lpath), metadata=kwargs.get("metadata"),
                              tuning=self.tuning, progress=_progress(callback), conditions=_write_conditions(mode))
         callback.set_size(info.size)
         callback.absolute_update(info.size)
@@ -869,11 +869,13 @@ class _Compressed(io.BufferedIOBase):
             return
         try:
             self._compressor.close()  # writes the trailer into our file
-        except Exception:
-            if not self._file.closed:
+        except BaseException:
+            # A failed write discarded the file (before, or in this very flush): its error
+            # is what the caller must get, not the compressor's complaint about the file.
+            failure = self._file._failure
+            if failure is None:
                 raise
-            # The file was discarded by a failed write, whose error is on its way: the
-            # compressor's complaint about the closed file must not replace it.
+            raise failure from None
         finally:
             try:
                 self._file.close()

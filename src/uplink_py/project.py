@@ -98,9 +98,7 @@ class Project(_CoreProject):
         streamed from its position). Regular files read their parts in parallel; a file
         that changes while it is read raises SourceChangedError. Nothing is committed on
         any error. A ``bytes`` path names a file, as for :func:`open`."""
-        if isinstance(path, bytes):  # not the bytes to upload: upload_bytes is for those
-            path = os.fsdecode(path)
-        return engine.upload(self, bucket_name, storj_path, path, options=upload_options,
+        return engine.upload(self, bucket_name, storj_path, engine.file_argument(path), options=upload_options,
                              metadata=custom_metadata, tuning=Tuning(max_concurrency, part_size), progress=progress,
                              conditions=WriteConditions(retention, legal_hold, if_none_match))
 

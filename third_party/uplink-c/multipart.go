@@ -81,7 +81,9 @@ func uplink_py_begin_upload(p *C.UplinkProject, bucket_name, object_key *C.char,
 		return C.UplinkUploadInfoResult{error: newError(ctx, err)}
 	}
 	if w.abortOnClose {
-		proj.own(bucket, key, info.UploadID)
+		if err := proj.own(bucket, key, info.UploadID); err != nil {
+			return C.UplinkUploadInfoResult{error: newError(ctx, err)}
+		}
 	}
 	return C.UplinkUploadInfoResult{info: cUploadInfo(&info)}
 }

@@ -46,13 +46,23 @@ type project struct {
 type ownedUpload struct{ bucket, key string }
 
 // own records an upload close must abort; disown forgets it (committed or aborted).
-func (p *project) own(bucket, key, uploadID string) {
+// A begin that returned after the close took the owned uploads (its request settled,
+// call_context.go) is aborted here, and own fails: its caller's later abort could not.
+func (p *project) own(bucket, key, uploadID string) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.owned == nil {
-		p.owned = map[string]ownedUpload{}
+	if !p.closed {
+		defer p.mu.Unlock()
+		if p.owned == nil {
+			p.owned = map[string]ownedUpload{}
+		}
+		p.owned[uploadID] = ownedUpload{bucket, key}
+		return nil
 	}
-	p.owned[uploadID] = ownedUpload{bucket, key}
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	_ = p.uplink.AbortUpload(ctx, bucket, key, uploadID)
+	return errProjectClosed
 }
 
 func (p *project) disown(uploadID string) {
@@ -61,8 +71,10 @@ func (p *project) disown(uploadID string) {
 	delete(p.owned, uploadID)
 }
 
-// abortOwned aborts the owned uploads left, within closeWait in all: their parts were
-// cancelled with the project's calls and ended (background), so none commits after.
+// abortOwned aborts the owned uploads left, within closeWait in all (not interruptible:
+// close's callers expect nothing pending after it). Their parts were cancelled with the
+// project's calls and waited for (background): one stuck past that wait could still
+// land a segment after the abort, which the satellite's cleanup of zombie segments takes.
 func (p *project) abortOwned() {
 	p.mu.Lock()
 	owned := p.owned

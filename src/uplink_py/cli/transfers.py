@@ -180,9 +180,9 @@ def _download_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tu
         if not objects:
             raise CliError(f"{src}: no objects under this prefix")
         prefix = src.as_prefix()
-        return [_directory_job(_safe_target(dst, key[len(prefix):])) if key.endswith("/")  # a folder marker
+        return [_directory_job(_safe_target(dst, key[len(prefix):])) if key.endswith("/") and size == 0  # a marker
                 else _download_job(project, args, tuning, src.child(key), _safe_target(dst, key[len(prefix):]), size)
-                for key, size in objects]
+                for key, size in objects if key != prefix]  # the prefix's own marker: dst itself
     if not src.key or src.key.endswith("/"):
         raise CliError(f"{src}: not an object (use --recursive for a prefix)", EXIT_USAGE)
     with about(src):

@@ -42,7 +42,7 @@ from .settings import (
     non_negative_int,
     positive_int,
 )
-from .sources import SourceLike, byte_view, open_source
+from .sources import SourceLike, byte_view, file_argument, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, Stopped, executor, run_tasks
 from .unwinding import Unwinding
 from .uploads import Metadata, upload, upload_many
@@ -78,6 +78,7 @@ __all__ = [
     "download_into",
     "download_many",
     "executor",
+    "file_argument",
     "open_source",
     "pin",
     "non_negative_int",

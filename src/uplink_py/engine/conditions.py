@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..module_classes import Retention
-from .settings import MIN_PART_SIZE, Tuning
 
 
 @dataclass(frozen=True)
@@ -40,13 +39,6 @@ class WriteConditions:
     def commit(self) -> dict[str, Any]:
         """...and of commit_upload: the check of the key."""
         return {"if_none_match": self.if_none_match}
-
-    def parts(self, tuning: Tuning) -> Tuning:
-        """The tuning of a multipart upload under these conditions: a create-if-absent one
-        is multipart even when small, so its parts get Storj's minimum size."""
-        if not self.if_none_match or tuning.part_size >= MIN_PART_SIZE:
-            return tuning
-        return Tuning(tuning.max_concurrency, MIN_PART_SIZE)
 
 
 NO_CONDITIONS = WriteConditions()

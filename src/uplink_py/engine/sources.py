@@ -172,6 +172,12 @@ class StreamSource(Source):
                     return
 
 
+def file_argument(path: SourceLike) -> SourceLike:
+    """What an ``upload_file`` was given: a ``bytes`` path names a file, as for :func:`open`
+    (the bytes to upload go to ``upload_bytes``); anything else as it is."""
+    return os.fsdecode(path) if isinstance(path, bytes) else path
+
+
 @contextmanager
 def open_source(source: SourceLike) -> Iterator[Source]:
     """The Source for a buffer, a local path (opened here) or a binary file object."""

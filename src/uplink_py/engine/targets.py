@@ -5,14 +5,18 @@ parallel, no memory map: a full disk is an ``OSError``, never a signal), then fs
 renames it over the target and fsyncs the directory, so after a crash the target is the
 old file or the new one, whole. The temporary file is created like ``open(path, "w")``
 creates files (mode 0o666 less the umask). On any error it is removed. A symbolic link
-stays a link: the file it names is replaced. A device, FIFO or socket (``/dev/null``, a
-named pipe) cannot be replaced atomically and must not be replaced at all: it is written
-in order, as one stream (:class:`InOrder`).
+stays a link: the file it names is replaced. A device or FIFO (``/dev/null``, a named
+pipe) cannot be replaced atomically and must not be replaced at all: it is written in
+order, as one stream (:class:`InOrder`); so is an open descriptor named by a path
+(``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``), wherever it points: after a shell's
+``>> log`` the bytes are appended to ``log``, which is not replaced. A socket is an
+``OSError`` (it cannot be opened).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 import threading
@@ -83,22 +87,39 @@ class AtomicFile:
             pass
 
 
+_STANDARD = {"/dev/stdout": 1, "/dev/stderr": 2}
+_DESCRIPTOR = re.compile(r"/(?:dev|proc/self)/fd/([0-9]+)")
+
+
+def _descriptor(path: str | os.PathLike[str]) -> int | None:
+    """The open descriptor a path names (``/dev/stdout``, ``/dev/fd/N``), if it names one."""
+    name = os.fspath(path)
+    if not isinstance(name, str) or os.name != "posix":
+        return None
+    match = _DESCRIPTOR.fullmatch(name)
+    return int(match.group(1)) if match else _STANDARD.get(name)
+
+
 def is_special(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` names a device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a
-    named pipe): bytes go into it, in order; it is never replaced."""
+    """Whether ``path`` gets bytes in order and is never replaced: an open descriptor it
+    names, a device, FIFO or socket (see the module docs)."""
+    if _descriptor(path) is not None:
+        return True
     try:
-        mode = os.stat(path).st_mode  # through links: /dev/stdout is one
+        mode = os.stat(path).st_mode  # through links
     except (FileNotFoundError, NotADirectoryError):
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 class InOrder:
-    """A device, FIFO or socket opened for in-order writes (one range); :meth:`close` it."""
+    """A target of :func:`is_special` opened for in-order writes (one range); :meth:`close` it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        # no O_CREAT (it exists) and no O_TRUNC (a device); a FIFO waits for its reader here
-        self._fd = os.open(path, os.O_WRONLY | _BINARY | _CLOEXEC)
+        fd = _descriptor(path)
+        # A descriptor: a duplicate (writes go where it points, appended after >>). Else no
+        # O_CREAT (it exists) and no O_TRUNC (a device); a FIFO waits for its reader here.
+        self._fd = os.dup(fd) if fd is not None else os.open(path, os.O_WRONLY | _BINARY | _CLOEXEC)
         self._position = 0
 
     def close(self) -> None:

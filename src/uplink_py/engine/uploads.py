@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Union
 
 from ..module_classes import CommitUploadOptions, CustomMetadata, Object, UploadOptions
 from .conditions import NO_CONDITIONS, WriteConditions
-from .settings import Tuning
+from .settings import MIN_PART_SIZE, Tuning
 from .sources import Source, SourceLike, open_source
 from .tasks import CancelScope, Progress, ProgressCallback, run_tasks
 
@@ -75,6 +75,14 @@ def upload(
 SAFE_METADATA_BYTES = 1024
 
 
+def parts_for(metadata: Metadata, conditions: WriteConditions, tuning: Tuning) -> Tuning:
+    """The tuning of a multipart upload: one the engine chose for its abortable commit
+    (see upload), not the caller, gets parts of Storj's minimum size at least."""
+    if tuning.part_size >= MIN_PART_SIZE or not needs_abortable_commit(metadata, conditions):
+        return tuning
+    return Tuning(tuning.max_concurrency, MIN_PART_SIZE)
+
+
 def needs_abortable_commit(metadata: Metadata, conditions: WriteConditions) -> bool:
     """Whether the write goes as a multipart upload whatever its size (see upload)."""
     if conditions.if_none_match:
@@ -104,7 +112,7 @@ def _upload_parts(
     conditions: WriteConditions,
 ) -> Object:
     reporter = Progress(progress, size)
-    tuning = conditions.parts(tuning)
+    tuning = parts_for(metadata, conditions, tuning)
     upload_id = scope.call(project.begin_upload, bucket, key, options, abort_on_close=True,
                            **conditions.begin()).upload_id
 

@@ -32,7 +32,7 @@ from .settings import CHUNK, MIN_PART_SIZE, Tuning
 from .sources import byte_view
 from .tasks import CancelScope, executor
 from .unwinding import Unwinding
-from .uploads import Metadata, needs_abortable_commit, upload
+from .uploads import Metadata, needs_abortable_commit, parts_for, upload
 
 if TYPE_CHECKING:
     from .._core import Project, Upload
@@ -54,7 +54,7 @@ class ObjectWriter(io.BufferedIOBase):
         conditions: WriteConditions = NO_CONDITIONS,
     ) -> None:
         super().__init__()
-        tuning = conditions.parts(tuning)  # create-if-absent: always parts (see the module docs)
+        tuning = parts_for(metadata, conditions, tuning)  # always parts for some (see the module docs)
         if tuning.max_concurrency > 1 and tuning.part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} (5 MiB) for parallel parts, "
                              f"not {tuning.part_size}")

@@ -15,8 +15,8 @@ import (
 // (BENCHMARKS.md). A pointer-free allocation that is never written costs no
 // resident memory (its pages stay untouched) but counts toward the goal, so
 // collections come once per floor's worth of garbage. The cost is that much more
-// garbage held at peak. UPLINK_PY_GO_HEAP_FLOOR_MIB sets it (0: none); GOGC still
-// applies on top.
+// garbage held at peak. UPLINK_PY_GO_HEAP_FLOOR_MIB sets it (0: none, at most 1024;
+// anything else keeps the default); GOGC still applies on top.
 var heapFloor []byte
 
 // defaultHeapFloorMiB: 8 MiB took most of the gain (16 and 32 MiB saved no more
@@ -25,7 +25,8 @@ const defaultHeapFloorMiB = 8
 
 func init() {
 	mib := defaultHeapFloorMiB
-	if v, err := strconv.Atoi(os.Getenv("UPLINK_PY_GO_HEAP_FLOOR_MIB")); err == nil && v >= 0 && v <= 1<<14 {
+	// at most 1 GiB: mib<<20 stays within a 32-bit int
+	if v, err := strconv.Atoi(os.Getenv("UPLINK_PY_GO_HEAP_FLOOR_MIB")); err == nil && v >= 0 && v <= 1<<10 {
 		mib = v
 	}
 	heapFloor = make([]byte, mib<<20)

@@ -1050,7 +1050,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
         if upload is None or self._discarded:
             raise ValueError("nothing to commit: the file was not closed, or was discarded")
         try:
-            upload.close()  # commits: every part, then the object
+            upload.commit()  # every part, then the object (close() decided already: no second check)
         except BaseException:
             self._abort()
             raise

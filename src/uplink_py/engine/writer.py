@@ -125,6 +125,11 @@ class ObjectWriter(io.BufferedIOBase):
         if self._unwinding.failing():
             self.abort()
             return
+        self.commit()
+
+    def commit(self) -> None:
+        """Commits the object now, whatever exception is being handled (``close()`` minus
+        its check of one): for a caller that decided already, as an fsspec file does."""
         with self._ending:
             if self.closed:
                 return

@@ -214,6 +214,20 @@ def test_mv_onto_itself_however_spelled_keeps_the_object(fs: StorjFileSystem, pr
         assert_same_bytes(stored(project, py_bucket, "self") or b"", data)
 
 
+def test_mv_that_would_delete_what_it_copied_is_refused(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
+    """fsspec's mv copies all, then deletes all sources: a swap lost both objects."""
+    a, b = old_object(project, py_bucket, "swap/a"), old_object(project, py_bucket, "swap/b")
+    for sources, targets in [([f"{py_bucket}/swap/a", f"{py_bucket}/swap/b"], [f"{py_bucket}/swap/b", f"{py_bucket}/swap/a"]),
+                             ([f"{py_bucket}/swap/a", f"{py_bucket}/swap/b"], [f"{py_bucket}/swap/b", f"{py_bucket}/swap/c"]),
+                             ([f"{py_bucket}/swap/a", f"{py_bucket}/swap/b"], [f"{py_bucket}/swap/c"])]:
+        with pytest.raises(ValueError):
+            fs.mv(sources, targets)
+    with pytest.raises(ValueError, match="into itself"):
+        fs.mv(f"{py_bucket}/swap", f"sj://{py_bucket}/swap/inner", recursive=True)
+    assert stored(project, py_bucket, "swap/a") == a and stored(project, py_bucket, "swap/b") == b
+    assert stored(project, py_bucket, "swap/c") is None and stored(project, py_bucket, "swap/inner/a") is None
+
+
 def test_mv_of_a_prefix_moves_every_object(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
     a, b = random_bytes(100), random_bytes(200)
     project.upload_bytes(py_bucket, "mvsrc/a", a)
@@ -668,8 +682,11 @@ def test_a_download_to_an_open_descriptor_writes_where_it_points(project, py_buc
     log.write_bytes(b"earlier lines\n")
     inode = log.stat().st_ino
     with open(log, "ab") as appending:
-        project.download_file(py_bucket, "fd", f"/proc/self/fd/{appending.fileno()}", part_size=PART)
-    assert log.stat().st_ino == inode and log.read_bytes() == b"earlier lines\n" + data
+        fd = appending.fileno()
+        for spelling in (f"/proc/self/fd/{fd}", f"/dev//fd/{fd}", f"/proc/{os.getpid()}/fd/{fd}",
+                         f"/proc/thread-self/fd/{fd}"):
+            project.download_file(py_bucket, "fd", spelling, part_size=PART)
+    assert log.stat().st_ino == inode and log.read_bytes() == b"earlier lines\n" + data * 4
 
 
 def test_upload_file_takes_a_bytes_path_as_open_does(access, project, py_bucket: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -772,13 +772,26 @@ class StorjFileSystem(AbstractFileSystem):  # type: ignore[misc,unused-ignore]  
 
     def mv(self, path1: PathArg | list[PathArg], path2: PathArg | list[PathArg], recursive: bool = False,
            maxdepth: int | None = None, **kwargs: Any) -> None:
-        """Move objects (a copy on the satellite, then a delete). Moving a path onto itself,
-        however spelled (``sj://b/k``, ``b/k``, ``storj://b/k/``), is a no-op: fsspec's own
-        ``mv`` compares the strings, copied the object onto itself and deleted it."""
-        if isinstance(path1, str) and isinstance(path2, str) and self._strip(path1) == self._strip(path2):
-            return
-        if isinstance(path1, list) and isinstance(path2, list):
+        """Move objects (copies on the satellite, then deletes of the sources). Moving a path
+        onto itself, however spelled (``sj://b/k``, ``b/k``, ``storj://b/k/``), is a no-op.
+        Moves that would delete what they copied are refused before anything changes
+        (ValueError): a destination that is also a source (a swap or a chain of lists), a
+        prefix moved into itself, lists of different lengths. (fsspec's own ``mv`` copied
+        all, then deleted all the sources: both objects of a swap were lost.)"""
+        if isinstance(path1, str) and isinstance(path2, str):
+            source, target = self._strip(path1), self._strip(path2)
+            if source == target:
+                return
+            if recursive and target.startswith(f"{source}/"):
+                raise ValueError(f"cannot move {source} into itself ({target})")
+        elif isinstance(path1, list) and isinstance(path2, list):
+            if len(path1) != len(path2):
+                raise ValueError(f"mv needs as many targets as sources, not {len(path2)} for {len(path1)}")
             pairs = [(p1, p2) for p1, p2 in zip(path1, path2) if self._strip(p1) != self._strip(p2)]
+            sources = {self._strip(p) for p, _ in pairs}
+            reused = sorted(sources & {self._strip(p) for _, p in pairs})
+            if reused:
+                raise ValueError(f"{reused[0]} is both a source and a target of this mv: move in two steps")
             path1, path2 = [p for p, _ in pairs], [p for _, p in pairs]
             if not pairs:
                 return

@@ -88,16 +88,23 @@ class AtomicFile:
 
 
 _STANDARD = {"/dev/stdout": 1, "/dev/stderr": 2}
-_DESCRIPTOR = re.compile(r"/(?:dev|proc/self)/fd/([0-9]+)")
+_DESCRIPTOR = re.compile(r"/(?:dev|proc/(self|thread-self|[0-9]+))/fd/([0-9]+)")
 
 
-def _descriptor(path: str | os.PathLike[str]) -> int | None:
-    """The open descriptor a path names (``/dev/stdout``, ``/dev/fd/N``), if it names one."""
+def _descriptor(path: str | os.PathLike[str]) -> tuple[int, bool] | None:
+    """The open descriptor a path names (``/dev/stdout``, ``/dev/fd/N``, ``/proc/PID/fd/N``),
+    and whether it is this process's, if it names one."""
     name = os.fspath(path)
     if not isinstance(name, str) or os.name != "posix":
         return None
+    name = os.path.normpath(name)  # /dev//fd/3, /dev/./stdout
+    if name in _STANDARD:
+        return _STANDARD[name], True
     match = _DESCRIPTOR.fullmatch(name)
-    return int(match.group(1)) if match else _STANDARD.get(name)
+    if match is None:
+        return None
+    owner = match.group(1)
+    return int(match.group(2)), owner in (None, "self", "thread-self") or owner == str(os.getpid())
 
 
 def is_special(path: str | os.PathLike[str]) -> bool:
@@ -116,10 +123,13 @@ class InOrder:
     """A target of :func:`is_special` opened for in-order writes (one range); :meth:`close` it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        fd = _descriptor(path)
-        # A descriptor: a duplicate (writes go where it points, appended after >>). Else no
-        # O_CREAT (it exists) and no O_TRUNC (a device); a FIFO waits for its reader here.
-        self._fd = os.dup(fd) if fd is not None else os.open(path, os.O_WRONLY | _BINARY | _CLOEXEC)
+        named = _descriptor(path)
+        # Our descriptor: a duplicate (writes go where it points, appended after >>). Else
+        # no O_CREAT (it exists) and no O_TRUNC (a device); a FIFO waits for its reader here.
+        if named is not None and named[1]:
+            self._fd = os.dup(named[0])
+        else:
+            self._fd = os.open(path, os.O_WRONLY | _BINARY | _CLOEXEC)
         self._position = 0
 
     def close(self) -> None:

@@ -258,13 +258,42 @@ def test_an_unpickled_read_file_reads_the_version_it_had(fs: StorjFileSystem, pr
 def test_explicit_close_in_finally_after_an_error_aborts(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]
     old = old_object(project, py_bucket, "k")
     f = fs.open(f"{py_bucket}/k", "wb")
-    with pytest.raises(Boom):
+    with pytest.raises(Boom), pytest.warns(errors.AbortedWriteWarning, match="Boom was being handled"):
         try:
             f.write(b"partial")
             raise Boom()
         finally:
             f.close()
     assert_same_bytes(stored(project, py_bucket, "k") or b"", old)
+
+
+@pytest.mark.parametrize("route", ["fs.open", "open_writer"])
+def test_a_write_dropped_by_closing_it_in_an_except_block_is_not_silent(  # type: ignore[no-untyped-def]
+    route: str, fs: StorjFileSystem, project, py_bucket: str
+) -> None:
+    """Closed while an except block handles an error, a file aborts (it cannot tell that
+    block from a finally block the error passes through): the caller, whose exception was
+    swallowed, gets AbortedWriteWarning. A with block left by an exception warns nothing:
+    the exception itself tells."""
+    import warnings
+
+    old = old_object(project, py_bucket, "dropped-in-except")
+    f = fs.open(f"{py_bucket}/dropped-in-except", "wb") if route == "fs.open" \
+        else project.open_writer(py_bucket, "dropped-in-except")
+    f.write(b"new")
+    with pytest.warns(errors.AbortedWriteWarning, match="ValueError was being handled: aborted, nothing was stored"):
+        try:
+            raise ValueError("handled")
+        except ValueError:
+            f.close()
+    assert_same_bytes(stored(project, py_bucket, "dropped-in-except") or b"", old)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", errors.AbortedWriteWarning)
+        with pytest.raises(Boom):
+            with fsspec.open(f"sj://{py_bucket}/dropped-in-except", "wb", access=fs._credentials.access) as g:
+                g.write(b"partial")
+                raise Boom()
+    assert_same_bytes(stored(project, py_bucket, "dropped-in-except") or b"", old)
 
 
 def test_a_file_written_inside_an_except_handler_commits(fs: StorjFileSystem, project, py_bucket: str) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_same_bytes, random_bytes, sha256
-from uplink_py.errors import ObjectChangedError, ObjectNotFoundError, StorjException
+from uplink_py.errors import AbortedWriteWarning, ObjectChangedError, ObjectNotFoundError, StorjException
 from uplink_py.module_classes import ListUploadsOptions
 from uplink_py.project import Project
 
@@ -150,7 +150,7 @@ def test_writer_closed_while_an_exception_propagates_stores_nothing(project: Pro
         handled.close()  # that one does not abort it
     assert project.download_bytes(py_bucket, "w/in-except") == b"kept"
     finally_closed = project.open_writer(py_bucket, "w/finally")
-    with pytest.raises(Boom):
+    with pytest.raises(Boom), pytest.warns(AbortedWriteWarning):  # an except block would have hidden Boom
         try:
             finally_closed.write(b"half")
             raise Boom

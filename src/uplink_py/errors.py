@@ -180,6 +180,14 @@ class SourceChangedError(StorjException, OSError):
     nothing was committed."""
 
 
+class AbortedWriteWarning(UserWarning):
+    """A written file was closed while an exception was being handled or propagating (in
+    an ``except`` or ``finally`` block), and so aborted: nothing was stored. Where the
+    exception propagates, its own traceback says why; where an ``except`` block handled it,
+    this warning is the only sign that the write was dropped (commit the file before the
+    handler, or write it in a ``with`` block of its own)."""
+
+
 class ForkedProcessError(StorjException, RuntimeError):
     """uplink_py was used in a parent process and then called in a forked child.
 

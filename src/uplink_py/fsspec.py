@@ -1097,7 +1097,7 @@ class StorjFile(AbstractBufferedFile):  # type: ignore[misc,unused-ignore]  # fs
     def _failing(self) -> bool:
         """Whether an exception is propagating through the code closing this file (see
         :mod:`uplink_py.engine.unwinding`)."""
-        return self._unwinding.failing()
+        return self._unwinding.failing(self)
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is not None and self.mode != "rb" and not self.closed:

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import dis
 import sys
+import warnings
 from types import CodeType, FrameType
+
+from ..errors import AbortedWriteWarning
 
 WITH_EXCEPT_START = dis.opmap.get("WITH_EXCEPT_START")  # CPython >= 3.9 (a test checks)
 
@@ -51,12 +54,18 @@ class Unwinding:
         self._opened: list[tuple[int, CodeType, int]] = [] if self._handled is None else [
             (id(f), f.f_code, f.f_lasti) for f in _bottom_up(sys._getframe(1))]
 
-    def failing(self) -> bool:
-        """Whether an exception propagates through the code closing the file now."""
+    def failing(self, what: object = "a file") -> bool:
+        """Whether an exception propagates through the code closing the file now. When the
+        only sign is an exception being handled (no block seen leaving by it: an ``except``
+        or ``finally`` block closes the file), says so with :class:`AbortedWriteWarning`:
+        an ``except`` block may have swallowed the exception, and the caller the abort."""
         current = sys.exc_info()[1]
         if current is None:
             return False
         if current is not self._handled:
+            if not any(_leaving_with_by_exception(f) for f in _bottom_up(sys._getframe(1))):
+                warnings.warn(f"{what} was closed while {type(current).__name__} was being handled: aborted, "
+                              f"nothing was stored", AbortedWriteWarning, stacklevel=3)
             return True
         # The exception handled at open: failing only if a block entered since is being left by it.
         now = _bottom_up(sys._getframe(1))

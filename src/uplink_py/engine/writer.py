@@ -122,7 +122,7 @@ class ObjectWriter(io.BufferedIOBase):
     def close(self) -> None:
         """Commits the object (waits for its parts); on any error aborts it and raises.
         Called while an exception propagates, it aborts instead (see the module docs)."""
-        if self._unwinding.failing():
+        if self._unwinding.failing(self):
             self.abort()
             return
         self.commit()

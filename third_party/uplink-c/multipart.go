@@ -152,12 +152,10 @@ func uplink_py_commit_upload(p *C.UplinkProject, bucket_name, object_key, upload
 	defer done()
 	// uplink's commit, not object.CommitUpload: that replaces errors by bare sentinels
 	obj, err := commitUpload(ctx, proj.uplink, bucket, key, uploadID, &opts) // settled: a commit done is reported
-	if err == nil {
-		proj.disown(uploadID)
-	}
 	if err != nil {
 		return C.UplinkPyObjectVersionResult{error: newError(ctx, ifAbsent(bool(if_none_match), err))}
 	}
+	proj.disown(uploadID)
 	return versionResult(&object.VersionedObject{Object: *obj, Version: objectVersion(obj),
 		IsVersioned: objectIsVersioned(obj)}, nil)
 }

@@ -59,9 +59,7 @@ func (p *project) own(bucket, key, uploadID string) error {
 		return nil
 	}
 	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
-	defer cancel()
-	_ = p.uplink.AbortUpload(ctx, bucket, key, uploadID)
+	p.abort(map[string]ownedUpload{uploadID: {bucket, key}})
 	return errProjectClosed
 }
 
@@ -80,6 +78,11 @@ func (p *project) abortOwned() {
 	owned := p.owned
 	p.owned = nil
 	p.mu.Unlock()
+	p.abort(owned)
+}
+
+// abort aborts the uploads at once, within closeWait in all, whatever their outcome.
+func (p *project) abort(owned map[string]ownedUpload) {
 	if len(owned) == 0 {
 		return
 	}

@@ -240,6 +240,11 @@ class Session:
     def project(self) -> Project:
         if self._project is None:
             access = self.access
+            # SIGTERM (timeout, kill, a service manager) and SIGHUP (a closed terminal) stop
+            # what the project does as Ctrl-C does: aborted upload, no temporary file, exit 130.
+            for name in ("SIGTERM", "SIGHUP"):
+                if hasattr(signal, name):
+                    _native.core()._interrupt_on(getattr(signal, name))
             with about("open project"):
                 self._project = access.open_project()
         assert self._project is not None
@@ -252,11 +257,6 @@ class Session:
 
 
 def _run(args: argparse.Namespace, redact: Redactor) -> int:
-    # SIGTERM (timeout, kill, a service manager) and SIGHUP (a closed terminal) stop a
-    # transfer as Ctrl-C does: aborted upload, no temporary file left, exit 130.
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            _native.core()._interrupt_on(getattr(signal, name))
     session = Session(getattr(args, "access", None), redact)
     try:
         args.handler(session, args)

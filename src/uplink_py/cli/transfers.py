@@ -180,9 +180,15 @@ def _download_jobs(project: Project, args: argparse.Namespace, tuning: engine.Tu
         if not objects:
             raise CliError(f"{src}: no objects under this prefix")
         prefix = src.as_prefix()
-        return [_directory_job(_safe_target(dst, key[len(prefix):])) if key.endswith("/") and size == 0  # a marker
-                else _download_job(project, args, tuning, src.child(key), _safe_target(dst, key[len(prefix):]), size)
-                for key, size in objects if key != prefix]  # the prefix's own marker: dst itself
+        jobs = []
+        for key, size in objects:
+            if key == prefix:  # the prefix's own marker: dst itself
+                continue
+            target = _safe_target(dst, key[len(prefix):])
+            marker = key.endswith("/") and size == 0
+            jobs.append(_directory_job(target) if marker else _download_job(project, args, tuning, src.child(key),
+                                                                             target, size))
+        return jobs
     if not src.key or src.key.endswith("/"):
         raise CliError(f"{src}: not an object (use --recursive for a prefix)", EXIT_USAGE)
     with about(src):

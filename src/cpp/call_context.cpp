@@ -102,10 +102,14 @@ void bind_call_context(py::module_ &m) {
     m.def("_call_timeout", []() -> std::optional<int64_t> {
         return timeout_override == NOT_SET ? std::nullopt : std::optional<int64_t>(timeout_override);
     });
-    m.def("_debug_stacks", [] {
-        const StringResultOwner stacks = take<StringResultOwner>(uplink_py_debug_stacks());
-        return std::string(stacks ? stacks.get() : "");
-    });
+    // Without the GIL: a report on a hang must not wait for the thread that hangs.
+    m.def(
+        "_debug_stacks",
+        [] {
+            const StringResultOwner stacks = take<StringResultOwner>(uplink_py_debug_stacks());
+            return std::string(stacks ? stacks.get() : "");
+        },
+        py::call_guard<py::gil_scoped_release>());
     m.def("_debug_counts", [] {
         int64_t goroutines = 0, handles = 0, scopes = 0, retried = 0, dropped = 0;
         uplink_py_debug_counts(&goroutines, &handles, &scopes, &retried, &dropped);

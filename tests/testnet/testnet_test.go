@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -439,6 +440,21 @@ func (c *control) routes() http.Handler {
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(c.proxies.status())
+	})
+	// Every goroutine's stack, for the suite's report on a test about to time out
+	// (conftest.py): a satellite stuck in a request shows where.
+	mux.HandleFunc("GET /stacks", func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 1<<20)
+		for {
+			n := runtime.Stack(buf, true)
+			if n < len(buf) {
+				buf = buf[:n]
+				break
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(buf)
 	})
 	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
 		select {

@@ -79,8 +79,8 @@ def expected_range(data: bytes, options: Any) -> bytes:
     if options is None:
         return data
     offset, length = operator.index(options.offset), operator.index(options.length)
-    if offset < 0:
-        return data[offset:] if length < 0 else data[len(data) + offset :][:length]
+    if offset < 0:  # with a length >= 0: ValueError
+        return data[offset:]
     return data[offset:] if length < 0 else data[offset : offset + length]
 
 

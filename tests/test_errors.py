@@ -23,7 +23,7 @@ from uplink_py.errors import (
     PermissionDeniedError,
     StorjException,
 )
-from uplink_py.module_classes import ListObjectsOptions, Permission, SharePrefix
+from uplink_py.module_classes import DownloadOptions, ListObjectsOptions, Permission, SharePrefix
 from uplink_py.project import Project
 from uplink_py.upload import Upload
 from uplink_py.uplink import Uplink
@@ -139,6 +139,36 @@ def test_invalid_bucket_name(project: Project, name: str) -> None:
         project.create_bucket(name)
     check(info.value, BucketNameInvalidError)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["ab", "a" * 64])
+def test_a_bucket_name_of_a_wrong_length(project: Project, name: str) -> None:
+    """The satellite refuses these in every object call, not only create_bucket (uplink
+    checks nothing; a name of the right length but wrong characters is merely not found):
+    BucketNameInvalidError, where this was an InternalError."""
+    calls = {
+        "delete_bucket": lambda: project.delete_bucket(name),
+        "stat_object": lambda: project.stat_object(name, "k"),
+        "download_bytes": lambda: project.download_bytes(name, "k"),
+        "upload_bytes": lambda: project.upload_bytes(name, "k", b"x"),
+        "list_objects": lambda: project.list_objects(name),
+        "delete_object": lambda: project.delete_object(name, "k"),
+        "begin_upload": lambda: project.begin_upload(name, "k"),
+    }
+    for what, call in calls.items():
+        with pytest.raises(BucketNameInvalidError) as info:
+            call()
+        check(info.value, BucketNameInvalidError)
+        assert "bucket name" in str(info.value), what
+
+
+@pytest.mark.integration
+def test_a_suffix_range_with_a_length_is_a_value_error(project: Project) -> None:
+    """DownloadOptions(-5, 3): uplink reads a negative offset as the last bytes, to the end;
+    a length with it was refused only as an InternalError, after a round trip."""
+    with pytest.raises(ValueError, match="negative offset"):
+        project.download_object("any-bucket", "k", DownloadOptions(-5, 3))
 
 
 @pytest.mark.integration

@@ -293,6 +293,10 @@ UplinkDownloadOptions download_options_arg(py::handle options) {
     if (!options.is_none()) {
         c.offset = int_field(options, "DownloadOptions", "offset");
         c.length = int_field(options, "DownloadOptions", "length");
+        if (c.offset < 0 && c.length >= 0) {  // uplink refuses it only as an internal error
+            throw py::value_error("DownloadOptions: a negative offset reads the last -offset bytes, to the end: "
+                                  "its length must be negative");
+        }
     }
     return c;
 }

@@ -97,8 +97,8 @@ var errInvalidHandle = errors.New("uplink: invalid handle")
 // elsewhere it is a broken connection, not the end of an object.
 func errorCode(ctx context.Context, err error, eof bool) C.int32_t {
 	switch {
-	case errors.Is(err, errInvalidHandle):
-		return codeInvalidHandle
+	case errors.Is(err, errInvalidHandle), errors.Is(err, errProjectClosed):
+		return codeInvalidHandle // a call begun after its project's close, as C++ tells one before
 	case eof && errors.Is(err, io.EOF):
 		return codeEOF
 	case timeoutCause(ctx, err) != nil:
@@ -114,7 +114,25 @@ func errorCode(ctx context.Context, err error, eof bool) C.int32_t {
 	if code, ok := rpcCodes[rpcstatus.Code(err)]; ok { // uplink's own paths pass these through
 		return code
 	}
+	if badBucketName(err) {
+		return codeBucketNameInvalid
+	}
 	return codeInternal
+}
+
+// badBucketName tells the satellite's refusal of a bucket name: uplink checks only
+// that one is given, the satellite the rest (3-63 characters, lowercase letters,
+// digits, hyphens, dots, not an IP address), as InvalidArgument with a message
+// about the "bucket name" or a "bucket label" (one dot-separated part).
+func badBucketName(err error) bool {
+	switch rpcstatus.Code(err) {
+	case rpcstatus.BucketNameMissing:
+		return true
+	case rpcstatus.InvalidArgument:
+		message := err.Error()
+		return strings.Contains(message, "bucket name") || strings.Contains(message, "bucket label")
+	}
+	return false
 }
 
 // rpcCodes classifies the satellite's status codes that uplink's public calls pass

@@ -99,7 +99,7 @@ func (p *project) abort(owned map[string]ownedUpload) {
 	wg.Wait()
 }
 
-var errProjectClosed = errors.New("uplink: project closed")
+var errProjectClosed = errors.New("uplink: project is closed")
 
 func newProject(p *uplink.Project, ctx context.Context, cancel context.CancelFunc, conns *connSet) *project {
 	return &project{uplink: p, ctx: ctx, cancel: cancel, conns: conns, calls: map[uint64]func(){}}

@@ -71,6 +71,7 @@ func boundDials(ctx context.Context, timeout time.Duration, conns *connSet) cont
 			conn, state, err := dial(ctx)
 			if timer.Stop() || parent.Err() != nil {
 				if err == nil {
+					conn = hardCancelConn{conn}
 					conns.add(conn)
 				}
 				return conn, state, err // in time, or cancelled by the caller

@@ -20,7 +20,7 @@ require (
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/sync v0.21.0 // indirect
 	golang.org/x/sys v0.46.0 // indirect
-	storj.io/drpc v1.0.0 // indirect
+	storj.io/drpc v1.0.0
 	storj.io/eventkit v0.0.0-20260707062648-170ec15e6f3f // indirect
 	storj.io/infectious v1.0.1 // indirect
 	storj.io/picobuf v0.0.4 // indirect

@@ -185,6 +185,9 @@ func timeoutCause(ctx context.Context, err error) error {
 	if ctx != nil && errors.As(context.Cause(ctx), &call) {
 		return call
 	}
+	if errors.As(err, &call) { // a call whose timeout passed before it started
+		return call
+	}
 	var dial *errDialTimeout
 	if errors.As(err, &dial) {
 		return dial

@@ -21,27 +21,66 @@ import (
 // timeout (120 s), call after call, until a test timed out. Closing the connection
 // instead is drpc's own hard cancel; the price is a redial after a cancelled call.
 //
-// Streams (piece transfers to nodes) keep soft cancel: their invoke goes out when
-// the stream opens, and uplink cancels slow pieces as a matter of course, so a
-// redial for each would cost every upload.
+// Streams (piece transfers to nodes, whose drpc server has the same flaw: seen on
+// a node's connection too) are opened the same way; once open, their invoke went
+// out, and a cancellation reaches them as a soft cancel again: uplink cancels its
+// slowest pieces on every upload, and a redial for each would cost every upload.
 type hardCancelConn struct{ rpcpool.RawConn }
 
 func (c hardCancelConn) Invoke(ctx context.Context, rpc string, enc drpc.Encoding, in, out drpc.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var err error
+	cancelled := c.closingOnCancel(ctx, func(unseen context.Context) {
+		err = c.RawConn.Invoke(unseen, rpc, enc, in, out)
+	})
+	if cancelled && err != nil {
+		return ctx.Err() // the call's end, not the closed connection it caused
+	}
+	return err
+}
+
+func (c hardCancelConn) NewStream(ctx context.Context, rpc string, enc drpc.Encoding) (drpc.Stream, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The stream's context: ctx's values, and its cancellation only once the invoke
+	// went out (NewStream returned).
+	streamCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var stream drpc.Stream
+	var err error
+	cancelled := c.closingOnCancel(ctx, func(context.Context) {
+		stream, err = c.RawConn.NewStream(streamCtx, rpc, enc)
+	})
+	if cancelled {
+		cancel(context.Canceled)
+		return nil, ctx.Err() // not the closed connection it caused
+	}
+	if err != nil {
+		cancel(context.Canceled)
+		return nil, err
+	}
+	forward := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	context.AfterFunc(stream.Context(), func() { // ended: release both
+		forward()
+		cancel(context.Canceled)
+	})
+	return stream, nil
+}
+
+// closingOnCancel runs call with ctx's values but not its cancellation (drpc would
+// soft-cancel), closing the connection instead if ctx ends meanwhile; whether it did.
+func (c hardCancelConn) closingOnCancel(ctx context.Context, call func(unseen context.Context)) bool {
 	closed := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(closed)
 		_ = c.Transport().Close()
 	})
-	// drpc must not see the cancellation (it would soft-cancel): it sees values only.
-	err := c.RawConn.Invoke(context.WithoutCancel(ctx), rpc, enc, in, out)
-	if !stop() {
-		<-closed
-		if err != nil {
-			return ctx.Err() // the call's end, not the closed connection it caused
-		}
+	call(context.WithoutCancel(ctx))
+	if stop() {
+		return false
 	}
-	return err
+	<-closed
+	return true
 }

@@ -126,7 +126,7 @@ func errorCode(ctx context.Context, err error, eof bool) C.int32_t {
 // about the "bucket name" or a "bucket label" (one dot-separated part).
 func badBucketName(err error) bool {
 	switch rpcstatus.Code(err) {
-	case rpcstatus.BucketNameMissing:
+	case rpcstatus.BucketNameMissing, rpcstatus.BucketNameInvalid:
 		return true
 	case rpcstatus.InvalidArgument:
 		message := err.Error()

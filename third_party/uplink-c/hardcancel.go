@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 
 	"storj.io/common/rpc/rpcpool"
 	"storj.io/drpc"
@@ -22,9 +23,10 @@ import (
 // instead is drpc's own hard cancel; the price is a redial after a cancelled call.
 //
 // Streams (piece transfers to nodes, whose drpc server has the same flaw: seen on
-// a node's connection too) are opened the same way; once open, their invoke went
-// out, and a cancellation reaches them as a soft cancel again: uplink cancels its
-// slowest pieces on every upload, and a redial for each would cost every upload.
+// a node's connection too) are opened the same way. Once open, a cancellation
+// reaches them as a soft cancel again: their invoke is in the connection's write
+// buffer, ahead of any cancel frame, and uplink cancels its slowest pieces on every
+// upload, so a redial for each would cost every upload.
 type hardCancelConn struct{ rpcpool.RawConn }
 
 func (c hardCancelConn) Invoke(ctx context.Context, rpc string, enc drpc.Encoding, in, out drpc.Message) error {
@@ -45,29 +47,54 @@ func (c hardCancelConn) NewStream(ctx context.Context, rpc string, enc drpc.Enco
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The stream's context: ctx's values, and its cancellation only once the invoke
-	// went out (NewStream returned).
-	streamCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	// The stream's context: ctx's values, and its end only once the invoke is queued
+	// (NewStream returned).
+	streamCtx := &heldCtx{Context: context.WithoutCancel(ctx), parent: ctx, done: make(chan struct{})}
 	var stream drpc.Stream
 	var err error
 	cancelled := c.closingOnCancel(ctx, func(context.Context) {
 		stream, err = c.RawConn.NewStream(streamCtx, rpc, enc)
 	})
-	if cancelled {
-		cancel(context.Canceled)
-		return nil, ctx.Err() // not the closed connection it caused
-	}
-	if err != nil {
-		cancel(context.Canceled)
+	if cancelled || err != nil {
+		streamCtx.end()
+		if cancelled {
+			return nil, ctx.Err() // not the closed connection it caused
+		}
 		return nil, err
 	}
-	forward := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	forward := context.AfterFunc(ctx, streamCtx.end)
 	context.AfterFunc(stream.Context(), func() { // ended: release both
 		forward()
-		cancel(context.Canceled)
+		streamCtx.end()
 	})
 	return stream, nil
 }
+
+// heldCtx is parent's values, and parent's end once end is called, with parent's
+// error: uplink tells a node's message timeout (its own context's cause) from a
+// cancellation by it, which a context.WithCancel of its own would turn into Canceled.
+type heldCtx struct {
+	context.Context // context.WithoutCancel(parent)
+	parent          context.Context
+	done            chan struct{}
+	once            sync.Once
+}
+
+func (h *heldCtx) Done() <-chan struct{} { return h.done }
+
+func (h *heldCtx) Err() error {
+	select {
+	case <-h.done:
+		if err := h.parent.Err(); err != nil {
+			return err
+		}
+		return context.Canceled // released after the stream ended
+	default:
+		return nil
+	}
+}
+
+func (h *heldCtx) end() { h.once.Do(func() { close(h.done) }) }
 
 // closingOnCancel runs call with ctx's values but not its cancellation (drpc would
 // soft-cancel), closing the connection instead if ctx ends meanwhile; whether it did.

@@ -64,7 +64,10 @@ func serve(t *testing.T) (dial func() net.Conn) {
 // storj's dialer options: soft cancel on.
 var softCancel = drpcconn.Options{Manager: drpcmanager.Options{SoftCancel: true}}
 
+// echo calls "/echo" within 5 s (a wedged connection fails, not hangs, the test).
 func echo(ctx context.Context, conn drpc.Conn, msg string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	in, out := []byte(msg), []byte(nil)
 	if err := conn.Invoke(ctx, "/echo", bytesEncoding{}, &in, &out); err != nil {
 		return err
@@ -111,7 +114,8 @@ func TestASoftCancelBeforeTheInvokeWedgesTheServersConnection(t *testing.T) {
 	}()
 	select {
 	case err := <-answered:
-		t.Fatalf("the server answered (%v): drpc fixed its flaw, hardCancelConn may go", err)
+		// drpc v1.0.0 here; the satellites and nodes of storj v1.162.3 run v0.0.35.
+		t.Fatalf("the server answered (%v): drpc fixed its flaw; once the satellites run the fix, hardCancelConn may go", err)
 	case <-time.After(2 * time.Second): // wedged, as the satellite's connections were
 	}
 }
@@ -190,5 +194,40 @@ func TestAnOpenStreamIsSoftCancelled(t *testing.T) {
 	}
 	if _, err := conn.NewStream(ctx, "/block", bytesEncoding{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a stream on an ended context: got %v", err)
+	}
+}
+
+// errCtx ends with err when its parent ends, as uplink's own contexts do (a node's
+// message timeout is such an error).
+type errCtx struct {
+	context.Context
+	err error
+}
+
+func (c errCtx) Err() error {
+	if c.Context.Err() != nil {
+		return c.err
+	}
+	return nil
+}
+
+// An open stream ends with its caller's context's error, not a generic cancellation.
+func TestAStreamEndsWithItsCallersError(t *testing.T) {
+	conn := hardCancelConn{drpcconn.NewWithOptions(serve(t)(), softCancel)}
+	defer func() { _ = conn.Close() }()
+	errTimeout := errors.New("message timeout")
+	parent, cancel := context.WithCancel(context.Background())
+	stream, err := conn.NewStream(errCtx{parent, errTimeout}, "/block", bytesEncoding{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("x")
+	if err := stream.MsgSend(&msg, bytesEncoding{}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	var out []byte
+	if err := stream.MsgRecv(&out, bytesEncoding{}); !errors.Is(err, errTimeout) {
+		t.Fatalf("got %v, want the caller's %v", err, errTimeout)
 	}
 }

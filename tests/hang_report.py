@@ -4,12 +4,14 @@ pytest-timeout dumps Python's stacks, which end at the native call that blocks. 
 reports, HANG_REPORT_MARGIN s before that limit, the Go side too: where each uplink-c call
 in flight waits in this process, and the network's RPCs and TLS handshakes in flight (a
 stuck satellite looks like a stuck client from Python). The compact report goes to
-stderr, last, as CI shows the end of the output; the full dumps to build/hang-reports/.
-Then the run ends as pytest-timeout would have ended it. conftest.py imports the hook.
+stderr, last (after the test's captured output and every Python thread's stack), as CI
+shows the end of the output; the full dumps to build/hang-reports/. Then the run ends,
+as pytest-timeout would have ended it 30 s later. conftest.py imports the hook.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import re
@@ -30,20 +32,28 @@ HANG_REPORT_MARGIN = 30.0
 
 
 def _test_timeout(item: pytest.Item) -> float | None:
-    """The pytest-timeout limit of item: its marker, else --timeout, else the ini value."""
+    """pytest-timeout's limit for item (None: none), found as it finds it: the marker
+    (positional or ``timeout=``), else --timeout, else PYTEST_TIMEOUT, else the ini value."""
     marker = item.get_closest_marker("timeout")
-    if marker is not None and marker.args:
-        return float(marker.args[0])
-    value = item.config.getoption("timeout", None) or item.config.getini("timeout")
+    if marker is not None and (marker.args or "timeout" in marker.kwargs):
+        value: Any = marker.args[0] if marker.args else marker.kwargs["timeout"]
+    else:
+        value = item.config.getoption("timeout", None)
+        if value is None:
+            value = os.environ.get("PYTEST_TIMEOUT") or item.config.getini("timeout")
     try:
-        return float(value) if value else None
-    except ValueError:
+        seconds = float(value) if value not in (None, "") else 0.0
+    except (TypeError, ValueError):
         return None
+    return seconds if seconds > 0 else None
 
 
 def _goroutines(dump: str, keep: Callable[[str], bool]) -> list[str]:
     """The goroutines of a Go stack dump that `keep` accepts, grouped by their functions:
-    a count, the header of one, and each frame as function @ file:line."""
+    a count, the header of one, and each frame as function @ file:line. A note in place
+    of a dump (it could not be read) is returned as it is."""
+    if not dump.startswith("goroutine "):
+        return [dump]
     groups: dict[tuple[str, ...], list[Any]] = {}
     for text in dump.strip().split("\n\n"):
         lines = text.splitlines()
@@ -117,9 +127,17 @@ def _report_hang(item: pytest.Item, after: float) -> None:
         *_goroutines(client, lambda g: "main.uplink_" in g and "uplink_py_debug_stacks" not in g),
         "=== end of hang report: ending the run ===",
     ]
+    captured = ""
     capture = item.config.pluginmanager.getplugin("capturemanager")
     if capture is not None:  # else the report goes to pytest's capture file, lost at the exit
         capture.suspend_global_capture(in_=True)
+        out, err = capture.read_global_capture()
+        captured = (out + err)[-4000:]
+    if captured:
+        sys.stderr.write(f"--- the test's captured output (its end) ---\n{captured}\n")
+    sys.stderr.write("--- every Python thread ---\n")
+    sys.stderr.flush()
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
     sys.stderr.write("\n".join(report) + "\n")
     sys.stderr.flush()
     os._exit(1)

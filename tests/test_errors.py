@@ -166,7 +166,7 @@ def test_a_bucket_name_of_a_wrong_length(project: Project, name: str) -> None:
 @pytest.mark.integration
 def test_a_suffix_range_with_a_length_is_a_value_error(project: Project) -> None:
     """DownloadOptions(-5, 3): uplink reads a negative offset as the last bytes, to the end;
-    a length with it was refused only as an InternalError, after a round trip."""
+    a length with it was refused only as an InternalError."""
     with pytest.raises(ValueError, match="negative offset"):
         project.download_object("any-bucket", "k", DownloadOptions(-5, 3))
 

@@ -442,7 +442,7 @@ func (c *control) routes() http.Handler {
 		_ = json.NewEncoder(w).Encode(c.proxies.status())
 	})
 	// Every goroutine's stack, for the suite's report on a test about to time out
-	// (conftest.py): a satellite stuck in a request shows where.
+	// (tests/hang_report.py): a satellite stuck in a request shows where.
 	mux.HandleFunc("GET /stacks", func(w http.ResponseWriter, r *http.Request) {
 		buf := make([]byte, 1<<20)
 		for {
